@@ -1,0 +1,76 @@
+"""The operator CLI `forge`: init, serve, migrate and admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from forge import migrate as migrations
+from forge.cli.admin import admin
+from forge.cli.bootstrap import bootstrap
+from forge.cli.output import console, database_or_exit, emit_json, fail, settings_or_exit
+
+app = typer.Typer(help="Forge operator CLI.", no_args_is_help=True, add_completion=False)
+app.add_typer(admin, name="admin")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest revision."""
+    database = database_or_exit(settings_or_exit())
+    migrations.upgrade(database)
+    console.print("database is at the newest revision")
+
+
+@app.command()
+def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Create the first team, owner, demo site and key (idempotent)."""
+    database = database_or_exit(settings_or_exit())
+    migrations.upgrade(database)
+    with database.session() as session:
+        result = bootstrap(session)
+        payload = result.as_json()
+    if as_json:
+        emit_json(payload)
+        return
+    console.print(f"team {result.team.slug} ({result.team.id}), owner {result.client.email}")
+    console.print(f"site {result.site.slug} ({result.site.id}, test mode): "
+                  + ", ".join(f"{e.name} {e.id}" for e in result.environments))
+    if result.secret:
+        console.print("first API key (shown once — store it now):")
+        console.print(result.secret, markup=False, highlight=False)
+    else:
+        console.print(f"first key {result.key.id} ({result.prefix}…) was shown when it was "
+                      "minted; mint another with `forge admin keys create`")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve the API."""
+    import uvicorn
+
+    from forge import logs
+    from forge.app import create_app
+
+    settings = settings_or_exit()
+    database = database_or_exit(settings)
+    if settings.is_sqlite:
+        migrations.upgrade(database)
+    elif not migrations.is_current(database):
+        fail("the database schema is not at the newest revision; run `forge migrate` first")
+    logs.configure()
+    console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
+    uvicorn.run(
+        create_app(settings, database),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        loop="uvloop",
+        http="httptools",
+    )

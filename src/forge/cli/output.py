@@ -1,0 +1,41 @@
+"""How the operator CLI speaks: JSON for scripts, Rich for people, one line for failures."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+
+from forge.config import ConfigError, Settings, load_settings
+from forge.db import Database
+from forge.errors import ForgeError
+
+console = Console()
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def fail(message: str) -> NoReturn:
+    sys.stderr.write(f"forge: {message}\n")
+    raise typer.Exit(code=2)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as err:
+        fail(f"bad configuration: {err}")
+
+
+def database_or_exit(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Database(settings.database_url)
+
+
+def domain_errors_to_exit(err: ForgeError) -> NoReturn:
+    fail(f"{err.code}: {err.message}")

@@ -1,0 +1,102 @@
+"""Configuration from environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A configuration variable is unusable; the message names it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    ratelimit_read: int
+    ratelimit_write: int
+    ratelimit_create: int
+    trusted_proxies: tuple[IPNetwork, ...]
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(name, f"must be at least 1, got {value}")
+    return value
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    raw = env.get("FORGE_DATABASE_URL", "").strip()
+    if not raw:
+        return f"sqlite:///{data_dir / 'forge.db'}"
+    scheme = raw.split("://", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + raw.split("://", 1)[1]
+    if scheme in ("postgresql+psycopg", "sqlite"):
+        return raw
+    raise ConfigError(
+        "FORGE_DATABASE_URL", f"unsupported scheme {scheme!r}; use sqlite:/// or postgresql://"
+    )
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("FORGE_REDIS_URL", "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("FORGE_REDIS_URL", "expected a redis://, rediss:// or unix:// URL")
+    return raw
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[IPNetwork, ...]:
+    raw = env.get("FORGE_TRUSTED_PROXIES", "").strip()
+    networks: list[IPNetwork] = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError("FORGE_TRUSTED_PROXIES", f"{part!r} is not a CIDR") from None
+    return tuple(networks)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every FORGE_* variable; raise ConfigError naming the first bad one."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("FORGE_DATA_DIR", "").strip() or "./.forge").resolve()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError("FORGE_DATA_DIR", f"{data_dir} exists and is not a directory")
+    return Settings(
+        data_dir=data_dir,
+        database_url=_database_url(env, data_dir),
+        redis_url=_redis_url(env),
+        ratelimit_read=_positive_int(env, "FORGE_RATELIMIT_READ", 1000),
+        ratelimit_write=_positive_int(env, "FORGE_RATELIMIT_WRITE", 100),
+        ratelimit_create=_positive_int(env, "FORGE_RATELIMIT_CREATE", 5),
+        trusted_proxies=_trusted_proxies(env),
+        max_body_bytes=_positive_int(env, "FORGE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+    )

@@ -1,0 +1,94 @@
+"""Authentication and authorisation for routes: one typed dependency per scope.
+
+`Scoped("sites:read", resolve_site)` authenticates the Bearer key, checks the IP allowlist,
+loads the path's resources through the resolver (404 when outside the key's team, mode or
+constraint), and only then checks the scope (403), so a key never learns that something it
+cannot see exists. It opens the request's database session and commits it when the route
+returns, before the response is sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from forge.config import Settings
+from forge.db import Database
+from forge.errors import AuthenticationFailed, IpNotAllowed
+from forge.http import client_ip
+from forge.keys import principal as principals
+from forge.keys.principal import Principal
+
+
+@dataclass
+class Access:
+    """What a route gets: the session, the caller, and the path's resources, already checked."""
+
+    session: Session
+    principal: Principal
+    client_ip: str
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+Resolver = Callable[[Access, dict[str, str]], None]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationFailed(
+            "No API key: send it as `Authorization: Bearer <key>`."
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Malformed Authorization header: expected `Bearer <key>`.")
+    return token.strip()
+
+
+def caller_ip(request: Request, settings: Settings) -> str:
+    socket_ip = request.client.host if request.client else "0.0.0.0"  # noqa: S104
+    return client_ip.resolve(
+        socket_ip, request.headers.get("x-forwarded-for"), settings.trusted_proxies
+    )
+
+
+def check_ip_allowlist(principal: Principal, address: str) -> None:
+    if not principal.ip_allowlist:
+        return
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise IpNotAllowed("This key may not be used from this address.") from None
+    if not any(ip in ipaddress.ip_network(cidr) for cidr in principal.ip_allowlist):
+        raise IpNotAllowed(f"This key may not be used from {address}.")
+
+
+def authenticate(request: Request, session: Session) -> Access:
+    state = request.app.state
+    token = bearer_token(request)
+    principal = principals.resolve(session, token)
+    request.state.key_prefix = principal.key_prefix
+    address = caller_ip(request, state.settings)
+    check_ip_allowlist(principal, address)
+    return Access(session=session, principal=principal, client_ip=address)
+
+
+def Scoped(scope: str | None, resolver: Resolver | None = None) -> Any:  # noqa: N802
+    """A dependency granting `scope` (None: any valid key) after resolving the path."""
+
+    def dependency(request: Request) -> Iterator[Access]:
+        database: Database = request.app.state.database
+        with database.session() as session:
+            access = authenticate(request, session)
+            if resolver is not None:
+                resolver(access, request.path_params)
+            if scope is not None:
+                access.principal.require(scope)
+            yield access
+
+    return Depends(dependency, scope="function")

@@ -1,0 +1,118 @@
+"""The single translation of errors into HTTP responses, shared by handlers and middleware."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from forge.errors import (
+    ForgeError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    ValidationFailed,
+)
+from forge.http.context import current_request_id
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    code: str
+    message: str
+    param: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+    request_id: str
+
+
+def error_body(err: ForgeError) -> bytes:
+    detail: dict[str, Any] = {
+        "type": err.type,
+        "code": err.code,
+        "message": err.message,
+        "param": err.param,
+        **err.extra,
+    }
+    return orjson.dumps({"error": detail, "request_id": current_request_id()})
+
+
+def error_response(err: ForgeError) -> Response:
+    return Response(
+        error_body(err), status_code=err.status, headers=err.headers, media_type="application/json"
+    )
+
+
+def _param_of(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [
+        str(p) for p in loc
+    ]
+    return ".".join(parts) or None
+
+
+def _validation_error(exc: RequestValidationError) -> ForgeError:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return InvalidRequest("The request body is not valid JSON.")
+    listed = [
+        {"param": _param_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
+        for e in errors
+    ]
+    first = listed[0]
+    where = first["param"] or "body"
+    return ValidationFailed(
+        f"{where}: {first['message']}", param=first["param"], extra={"errors": listed}
+    )
+
+
+def _http_error(exc: StarletteHTTPException) -> ForgeError:
+    if exc.status_code == 404:
+        return NotFound("No such route.")
+    if exc.status_code == 405:
+        return MethodNotAllowed("This route does not accept that method.")
+    return InvalidRequest(str(exc.detail))
+
+
+async def _on_forge_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ForgeError)
+    return error_response(exc)
+
+
+async def _on_validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(_validation_error(exc))
+
+
+async def _on_http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(_http_error(exc))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ForgeError, _on_forge_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "invalid_request or invalid_version"),
+        (401, "authentication: missing, malformed, unknown, expired or revoked key"),
+        (403, "insufficient_scope, ip_not_allowed or forbidden"),
+        (404, "not_found: absent, or outside the key's team, constraint or mode"),
+        (413, "payload_too_large"),
+        (415, "unsupported_media_type"),
+        (422, "validation_error, naming the param"),
+        (429, "rate_limited"),
+        (500, "internal"),
+    )
+}

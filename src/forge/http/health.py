@@ -1,0 +1,43 @@
+"""Liveness and readiness probes for load balancers; no authentication, no rate limits."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+from starlette.responses import JSONResponse
+
+from forge.db import Database
+from forge.http.context import current_request_id
+from forge.http.envelope import Envelope
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> Envelope[Health]:
+    return Envelope(data=Health(status="ok"))
+
+
+@router.get(
+    "/readyz",
+    summary="The process can serve: its database answers",
+    responses={503: {"model": Envelope[Health], "description": "A dependency is down"}},
+)
+def readyz(request: Request) -> JSONResponse:
+    database: Database = request.app.state.database
+    checks = {"database": "ok"}
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database means not ready
+        checks["database"] = "unreachable"
+    ready = all(v == "ok" for v in checks.values())
+    body = Envelope(data=Health(status="ready" if ready else "unavailable", checks=checks))
+    body.request_id = current_request_id()
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

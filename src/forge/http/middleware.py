@@ -1,0 +1,181 @@
+"""The HTTP contract every request passes through, as one pure-ASGI middleware.
+
+Request ids, `Forge-Version`, body size (413), content type (415), malformed JSON (400),
+credentials outside the Authorization header (400), the headers every response carries, and
+one JSON access-log line. Pure ASGI because this sits on the hot path of every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from forge.errors import (
+    ForgeError,
+    Internal,
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from forge.http import versions
+from forge.http.context import REQUEST_ID
+from forge.http.errors import error_body
+from forge.ids import new_id
+
+access_log = logging.getLogger("forge.access")
+errors_log = logging.getLogger("forge.errors")
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CREDENTIAL_NAMES = frozenset(
+    {"api_key", "apikey", "api-key", "key", "token", "access_token", "auth", "authorization"}
+)
+CREDENTIAL_PREFIXES = ("mfk_", "mfs_", "mfo_")
+
+_CREDENTIALS_ELSEWHERE = (
+    "Credentials are accepted only in the Authorization header (Bearer); "
+    "a key sent in a {where} is refused and never used. Revoke it if it was logged."
+)
+
+
+def _credential_in_query(query_string: bytes) -> bool:
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name.lower() in CREDENTIAL_NAMES or value.startswith(CREDENTIAL_PREFIXES):
+            return True
+    return False
+
+
+def _credential_in_body(document: Any) -> bool:
+    return isinstance(document, dict) and any(
+        str(name).lower() in CREDENTIAL_NAMES - {"key"} for name in document
+    )
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class ContractMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id("req")
+        token = REQUEST_ID.set(request_id)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        headers = Headers(scope=scope)
+        started = time.perf_counter()
+        status = 0
+        version = versions.LATEST
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out["Request-Id"] = request_id
+                out["Forge-Version"] = version
+                for name, value in state.get("response_headers", {}).items():
+                    out[name] = value
+            await send(message)
+
+        try:
+            version = versions.resolve(headers.get("forge-version"))
+            replay = await self._checked_body(scope, receive, headers)
+            await self.app(scope, replay, send_with_headers)
+        except ForgeError as err:
+            await self._send_error(err, send_with_headers)
+        except Exception:
+            # Logged with its traceback; the caller gets the request id only.
+            errors_log.exception("unhandled error", extra={"request_id": request_id})
+            if status == 0:
+                await self._send_error(
+                    Internal("Something went wrong on our side; quote the request id."),
+                    send_with_headers,
+                )
+        finally:
+            self._log(scope, state, status, started, request_id)
+            REQUEST_ID.reset(token)
+
+    async def _checked_body(self, scope: Scope, receive: Receive, headers: Headers) -> Receive:
+        if _credential_in_query(scope.get("query_string", b"")):
+            raise InvalidRequest(_CREDENTIALS_ELSEWHERE.format(where="query string"))
+        if scope["method"] not in BODY_METHODS:
+            return receive
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise PayloadTooLarge(f"Request bodies are limited to {self.max_body_bytes} bytes.")
+        body = await self._read_body(receive)
+        if body.strip():
+            if not _is_json(headers.get("content-type", "")):
+                raise UnsupportedMediaType(
+                    "Request bodies must be JSON; send Content-Type: application/json."
+                )
+            try:
+                document = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise InvalidRequest("The request body is not valid JSON.") from None
+            if _credential_in_body(document):
+                raise InvalidRequest(_CREDENTIALS_ELSEWHERE.format(where="request body"))
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge(f"Request bodies are limited to {self.max_body_bytes} bytes.")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    async def _send_error(err: ForgeError, send: Send) -> None:
+        body = error_body(err)
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
+        await send({"type": "http.response.start", "status": err.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _log(
+        scope: Scope, state: dict[str, Any], status: int, started: float, request_id: str
+    ) -> None:
+        # The path only: query strings may carry things that must never reach a log.
+        access_log.info(
+            "request",
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": request_id,
+                "key_prefix": state.get("key_prefix"),
+            },
+        )

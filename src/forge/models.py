@@ -1,0 +1,23 @@
+"""Every table, imported in one place so migrations and tests see the whole schema."""
+
+from forge.audit.models import AuditEvent
+from forge.db import Base
+from forge.keys.models import ApiKey, KeySecret
+from forge.sites.models import Environment, EnvironmentHostname, Site
+from forge.tenancy.models import Client, Membership, Project, Team
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Client",
+    "Environment",
+    "EnvironmentHostname",
+    "KeySecret",
+    "Membership",
+    "Project",
+    "Site",
+    "Team",
+    "metadata",
+]

@@ -1,0 +1,98 @@
+"""Bodies of the site and environment routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from forge.schemas import Name, RequestBody, ResourceId, Slug, Timestamp
+
+EnvName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", max_length=63)
+]
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+
+
+def _hostname(value: str) -> str:
+    import re
+
+    host = value.strip().lower().rstrip(".")
+    if len(host) > 253 or not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})+", host):
+        raise ValueError(f"{value!r} is not a valid hostname")
+    return host
+
+
+def _origin_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query or fragment")
+    return value
+
+
+Hostname = Annotated[str, StringConstraints(max_length=253), AfterValidator(_hostname)]
+OriginUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_origin_url)]
+Hostnames = Annotated[list[Hostname], Field(max_length=100)]
+
+
+class SiteCreate(RequestBody):
+    slug: Slug
+    name: Name | None = None
+    project: ResourceId | None = Field(
+        default=None, description="Project id; the team's default project when omitted."
+    )
+
+
+class SiteUpdate(RequestBody):
+    slug: Slug | None = None
+    name: Name | None = None
+
+
+class SiteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    object: str = "site"
+    team_id: str
+    project_id: str
+    slug: str
+    name: str
+    mode: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class EnvironmentCreate(RequestBody):
+    name: EnvName
+    parent: ResourceId | None = Field(default=None, description="An environment of this site.")
+    hostnames: Hostnames = Field(default_factory=list)
+    origin_url: OriginUrl | None = None
+
+
+class EnvironmentUpdate(RequestBody):
+    """Absent fields are left alone; `parent: null` and `origin_url: null` clear them."""
+
+    name: EnvName | None = None
+    parent: ResourceId | None = None
+    hostnames: Hostnames | None = None
+    origin_url: OriginUrl | None = None
+
+
+class EnvironmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    object: str = "environment"
+    site_id: str
+    name: str
+    mode: str
+    parent_id: str | None
+    hostnames: list[str]
+    origin_url: str | None
+    created_at: Timestamp
+    updated_at: Timestamp

@@ -1,0 +1,176 @@
+"""Sites and environments: visibility, creation, changes. No HTTP here."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, false, select, update
+from sqlalchemy.orm import Session
+
+from forge.clock import utcnow
+from forge.db import unique_guard
+from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from forge.keys.principal import Principal
+from forge.sites.models import Environment, EnvironmentHostname, Site
+from forge.sites.schemas import EnvironmentCreate, EnvironmentUpdate, SiteCreate, SiteUpdate
+from forge.tenancy import service as tenancy
+
+
+def visible_sites(principal: Principal) -> Select[tuple[Site]]:
+    stmt = select(Site).where(Site.team_id == principal.team_id, Site.mode == principal.mode)
+    constraint = principal.constraint
+    if constraint is None or constraint.type == "team":
+        return stmt
+    if constraint.type == "project":
+        return stmt.where(Site.project_id == constraint.id)
+    if constraint.type == "site":
+        return stmt.where(Site.id == constraint.id)
+    return stmt.where(false())
+
+
+def site_in_team_and_mode(session: Session, principal: Principal, site_id: str) -> Site:
+    site = session.get(Site, site_id)
+    if site is None or site.team_id != principal.team_id or site.mode != principal.mode:
+        raise NotFound(f"No site {site_id!r}.", param="site")
+    return site
+
+
+def get_site(session: Session, principal: Principal, site_id: str) -> Site:
+    site = site_in_team_and_mode(session, principal, site_id)
+    if not principal.covers(team_id=site.team_id, project_id=site.project_id, site_id=site.id):
+        raise NotFound(f"No site {site_id!r}.", param="site")
+    return site
+
+
+def create_site(session: Session, principal: Principal, body: SiteCreate) -> Site:
+    if body.project is None:
+        project = tenancy.default_project(session, principal.team_id)
+    else:
+        project = tenancy.get_project(session, principal, body.project)
+    if not principal.covers(team_id=project.team_id, project_id=project.id):
+        raise Forbidden("This key's resource constraint does not allow creating sites here.")
+    site = Site(
+        team_id=principal.team_id,
+        project_id=project.id,
+        slug=body.slug,
+        name=body.name or body.slug,
+        mode=principal.mode,
+    )
+    with unique_guard(session, f"A site with slug {body.slug!r} already exists.", "slug"):
+        session.add(site)
+    return site
+
+
+def update_site(session: Session, site: Site, body: SiteUpdate) -> Site:
+    with unique_guard(session, f"A site with slug {body.slug!r} already exists.", "slug"):
+        if body.slug is not None:
+            site.slug = body.slug
+        if body.name is not None:
+            site.name = body.name
+        site.updated_at = utcnow()
+    return site
+
+
+def delete_site(session: Session, site: Site) -> None:
+    # Parent links are cleared first so the cascade never trips over RESTRICT between siblings.
+    session.execute(update(Environment).where(Environment.site_id == site.id).values(parent_id=None))
+    session.delete(site)
+    session.flush()
+
+
+def visible_environments(principal: Principal, site: Site) -> Select[tuple[Environment]]:
+    stmt = select(Environment).where(Environment.site_id == site.id)
+    constraint = principal.constraint
+    if constraint is not None and constraint.type == "environment":
+        return stmt.where(Environment.id == constraint.id)
+    return stmt
+
+
+def get_environment(session: Session, principal: Principal, site_id: str, env_id: str) -> Environment:
+    """The site is only traversed here: a key pinned to this environment may pass through it."""
+    site = site_in_team_and_mode(session, principal, site_id)
+    env = session.get(Environment, env_id)
+    if env is None or env.site_id != site.id or not principal.covers(
+        team_id=site.team_id, project_id=site.project_id, site_id=site.id, env_id=env.id
+    ):
+        raise NotFound(f"No environment {env_id!r} in this site.", param="env")
+    return env
+
+
+def _parent_in_site(session: Session, site: Site, parent_id: str) -> Environment:
+    parent = session.get(Environment, parent_id)
+    if parent is None or parent.site_id != site.id:
+        raise ValidationFailed("parent must be an environment of the same site.", param="parent")
+    return parent
+
+
+def _refuse_cycle(session: Session, env: Environment, parent: Environment) -> None:
+    seen = {env.id}
+    node: Environment | None = parent
+    while node is not None:
+        if node.id in seen:
+            raise ValidationFailed(
+                "parent would make a cycle of environments inheriting from each other.",
+                param="parent",
+            )
+        seen.add(node.id)
+        node = session.get(Environment, node.parent_id) if node.parent_id else None
+
+
+def _set_hostnames(session: Session, env: Environment, hostnames: list[str]) -> None:
+    taken = session.scalars(
+        select(EnvironmentHostname.hostname).where(
+            EnvironmentHostname.hostname.in_(hostnames),
+            EnvironmentHostname.environment_id != env.id,
+        )
+    ).all()
+    if taken:
+        raise Conflict(f"Hostname {taken[0]!r} is already served by another environment.",
+                       param="hostnames")
+    env.hostname_rows = [EnvironmentHostname(hostname=h) for h in dict.fromkeys(hostnames)]
+
+
+def create_environment(
+    session: Session, principal: Principal, site: Site, body: EnvironmentCreate
+) -> Environment:
+    if not principal.covers(team_id=site.team_id, project_id=site.project_id, site_id=site.id):
+        raise Forbidden("This key's resource constraint does not allow creating environments here.")
+    parent = _parent_in_site(session, site, body.parent) if body.parent else None
+    env = Environment(
+        site_id=site.id,
+        name=body.name,
+        parent_id=parent.id if parent else None,
+        origin_url=body.origin_url,
+    )
+    with unique_guard(session, f"An environment named {body.name!r} already exists here.", "name"):
+        _set_hostnames(session, env, body.hostnames)
+        session.add(env)
+    return env
+
+
+def update_environment(
+    session: Session, site: Site, env: Environment, body: EnvironmentUpdate
+) -> Environment:
+    given = body.model_fields_set
+    with unique_guard(session, f"An environment named {body.name!r} already exists here.", "name"):
+        if "name" in given and body.name is not None:
+            env.name = body.name
+        if "parent" in given:
+            if body.parent is None:
+                env.parent_id = None
+            else:
+                parent = _parent_in_site(session, site, body.parent)
+                _refuse_cycle(session, env, parent)
+                env.parent_id = parent.id
+        if "hostnames" in given:
+            _set_hostnames(session, env, body.hostnames or [])
+        if "origin_url" in given:
+            env.origin_url = body.origin_url
+        env.updated_at = utcnow()
+    return env
+
+
+def delete_environment(session: Session, env: Environment) -> None:
+    child = session.scalar(select(Environment.name).where(Environment.parent_id == env.id).limit(1))
+    if child is not None:
+        raise Conflict(f"Environment {child!r} inherits from this one; change its parent first.")
+    session.delete(env)
+    session.flush()

@@ -1,0 +1,94 @@
+"""Teams, clients, memberships and projects: the rules, no HTTP."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session
+
+from forge.clock import utcnow
+from forge.db import unique_guard
+from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from forge.keys.principal import Principal
+from forge.keys.scopes import ROLES
+from forge.tenancy.models import Client, Membership, Project, Team
+from forge.tenancy.schemas import ProjectCreate
+
+DEFAULT_PROJECT_SLUG = "default"
+
+
+def get_team(session: Session, principal: Principal, team_id: str) -> Team:
+    team = session.get(Team, team_id)
+    if team is None or not principal.covers(team_id=team.id):
+        raise NotFound(f"No team {team_id!r}.", param="team")
+    return team
+
+
+def create_team(session: Session, slug: str, name: str) -> Team:
+    team = Team(slug=slug, name=name)
+    with unique_guard(session, f"A team with slug {slug!r} already exists.", "slug"):
+        session.add(team)
+    return team
+
+
+def create_client(session: Session, team_id: str, email: str, role: str, name: str = "") -> Client:
+    if role not in ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(ROLES)}.", param="role")
+    if session.get(Team, team_id) is None:
+        raise NotFound(f"No team {team_id!r}.", param="team")
+    client = session.scalar(select(Client).where(Client.email == email))
+    if client is None:
+        client = Client(email=email, name=name)
+        session.add(client)
+        session.flush()
+    elif session.get(Membership, (team_id, client.id)) is not None:
+        raise Conflict(f"{email} is already a member of this team.", param="email")
+    session.add(Membership(team_id=team_id, client_id=client.id, role=role))
+    session.flush()
+    return client
+
+
+def deactivate_client(session: Session, client_id: str) -> Client:
+    """Every personal key of the client stops on its next request (rights are checked live)."""
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound(f"No client {client_id!r}.", param="client")
+    client.active = False
+    client.deactivated_at = utcnow()
+    return client
+
+
+def visible_projects(principal: Principal) -> Select[tuple[Project]]:
+    stmt = select(Project).where(Project.team_id == principal.team_id)
+    constraint = principal.constraint
+    if constraint is None or constraint.type == "team":
+        return stmt
+    if constraint.type == "project":
+        return stmt.where(Project.id == constraint.id)
+    return stmt.where(false())
+
+
+def default_project(session: Session, team_id: str) -> Project:
+    project = session.scalar(
+        select(Project).where(Project.team_id == team_id, Project.slug == DEFAULT_PROJECT_SLUG)
+    )
+    if project is None:
+        project = Project(team_id=team_id, slug=DEFAULT_PROJECT_SLUG, name="Default")
+        session.add(project)
+        session.flush()
+    return project
+
+
+def get_project(session: Session, principal: Principal, project_id: str) -> Project:
+    project = session.get(Project, project_id)
+    if project is None or not principal.covers(team_id=project.team_id, project_id=project.id):
+        raise NotFound(f"No project {project_id!r}.", param="project")
+    return project
+
+
+def create_project(session: Session, principal: Principal, body: ProjectCreate) -> Project:
+    if not principal.covers(team_id=principal.team_id):
+        raise Forbidden("This key is pinned below the team and cannot create projects.")
+    project = Project(team_id=principal.team_id, slug=body.slug, name=body.name or body.slug)
+    with unique_guard(session, f"A project with slug {body.slug!r} already exists.", "slug"):
+        session.add(project)
+    return project
