@@ -30,9 +30,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
     errors.install(app)
-    app.include_router(health.router)
-    for router in (tenancy_router, sites_router):
+    for router in (sites_router, tenancy_router):
         app.include_router(router, responses=ERROR_RESPONSES)
+    app.include_router(health.router)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
     app.add_middleware(ContractMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

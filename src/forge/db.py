@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from forge.fastread import FastReader
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -72,6 +74,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reader = FastReader(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -85,6 +88,7 @@ class Database:
                 raise
 
     def dispose(self) -> None:
+        self.reader.close()
         self.engine.dispose()
 
 

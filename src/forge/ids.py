@@ -2,7 +2,9 @@
 
 from ulid import ULID
 
-PREFIXES = frozenset({"team", "cli", "proj", "site", "env", "dep", "job", "key", "ks", "evt", "req"})
+PREFIXES = frozenset(
+    {"team", "cli", "proj", "site", "env", "dep", "job", "key", "ks", "evt", "req"}
+)
 
 
 def new_id(prefix: str) -> str:

@@ -1,4 +1,4 @@
-"""Schema changes go through Alembic, from `forge migrate`, `forge init`, `forge serve` and tests."""
+"""Schema changes go through Alembic: `forge migrate`, `forge init`, `forge serve`, tests."""
 
 from __future__ import annotations
 

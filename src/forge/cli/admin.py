@@ -43,11 +43,19 @@ def clients_create(
     try:
         with _database().session() as session:
             client = tenancy.create_client(session, team, email, role)
-            out = {"id": client.id, "email": client.email, "team_id": team, "role": role,
-                   "active": client.active, "created_at": rfc3339(client.created_at)}
+            out = {
+                "id": client.id,
+                "email": client.email,
+                "team_id": team,
+                "role": role,
+                "active": client.active,
+                "created_at": rfc3339(client.created_at),
+            }
     except ForgeError as err:
         domain_errors_to_exit(err)
-    emit_json(out) if as_json else console.print(f"client {out['id']} ({email}) is {role} of {team}")
+    emit_json(out) if as_json else console.print(
+        f"client {out['id']} ({email}) is {role} of {team}"
+    )
 
 
 @clients.command("deactivate")
@@ -67,27 +75,44 @@ def keys_create(
     mode: Annotated[str, typer.Option("--mode", help="test|live")],
     scopes: Annotated[str, typer.Option("--scopes", help="Comma-separated scopes or a preset")],
     name: Annotated[str, typer.Option("--name")] = "operator-minted",
-    team: Annotated[str | None, typer.Option("--team", help="Team, for a client in several")] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", help="Team, for a client in several")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Mint a key; its secret is printed once."""
     if mode not in ("test", "live"):
         fail("--mode must be test or live")
-    requested: list[str] | str = scopes if "," not in scopes and ":" not in scopes else [
-        s.strip() for s in scopes.split(",") if s.strip()
-    ]
+    requested: list[str] | str = (
+        scopes
+        if "," not in scopes and ":" not in scopes
+        else [s.strip() for s in scopes.split(",") if s.strip()]
+    )
     try:
         granted = catalogue.expand(requested)
     except ValueError as err:
         fail(f"--scopes: {err}")
     try:
         with _database().session() as session:
-            minted = keys.mint(session, owner=keys.owner_for(session, owner, team), mode=mode,
-                               name=name, scopes=granted, created_by=None)
-            out = {"id": minted.key.id, "name": name, "secret": minted.secret,
-                   "prefix": minted.prefix + "…", "mode": mode, "scopes": minted.key.scopes,
-                   "owner": owner, "expires_at": rfc3339(minted.key.expires_at),
-                   "created_at": rfc3339(minted.key.created_at)}
+            minted = keys.mint(
+                session,
+                owner=keys.owner_for(session, owner, team),
+                mode=mode,
+                name=name,
+                scopes=granted,
+                created_by=None,
+            )
+            out = {
+                "id": minted.key.id,
+                "name": name,
+                "secret": minted.secret,
+                "prefix": minted.prefix + "…",
+                "mode": mode,
+                "scopes": minted.key.scopes,
+                "owner": owner,
+                "expires_at": rfc3339(minted.key.expires_at),
+                "created_at": rfc3339(minted.key.created_at),
+            }
     except ForgeError as err:
         domain_errors_to_exit(err)
     if as_json:

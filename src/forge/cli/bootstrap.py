@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forge.keys import scopes, service as keys
+from forge.keys import scopes
+from forge.keys import service as keys
 from forge.keys.models import ApiKey, KeySecret
 from forge.sites.models import Environment, Site
 from forge.tenancy import service as tenancy
@@ -74,8 +75,12 @@ def _existing(session: Session) -> Bootstrap | None:
         client=client,
         project=session.get_one(Project, site.project_id),
         site=site,
-        environments=sorted(envs, key=lambda e: ENVIRONMENTS.index(e.name)
-                            if e.name in ENVIRONMENTS else len(ENVIRONMENTS)),
+        environments=sorted(
+            envs,
+            key=lambda e: (
+                ENVIRONMENTS.index(e.name) if e.name in ENVIRONMENTS else len(ENVIRONMENTS)
+            ),
+        ),
         key=key,
         prefix=prefix or "",
         secret=None,

@@ -35,14 +35,18 @@ def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         emit_json(payload)
         return
     console.print(f"team {result.team.slug} ({result.team.id}), owner {result.client.email}")
-    console.print(f"site {result.site.slug} ({result.site.id}, test mode): "
-                  + ", ".join(f"{e.name} {e.id}" for e in result.environments))
+    console.print(
+        f"site {result.site.slug} ({result.site.id}, test mode): "
+        + ", ".join(f"{e.name} {e.id}" for e in result.environments)
+    )
     if result.secret:
         console.print("first API key (shown once — store it now):")
         console.print(result.secret, markup=False, highlight=False)
     else:
-        console.print(f"first key {result.key.id} ({result.prefix}…) was shown when it was "
-                      "minted; mint another with `forge admin keys create`")
+        console.print(
+            f"first key {result.key.id} ({result.prefix}…) was shown when it was "
+            "minted; mint another with `forge admin keys create`"
+        )
 
 
 @app.command()

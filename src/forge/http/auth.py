@@ -5,12 +5,16 @@ loads the path's resources through the resolver (404 when outside the key's team
 constraint), and only then checks the scope (403), so a key never learns that something it
 cannot see exists. It opens the request's database session and commits it when the route
 returns, before the response is sent.
+
+Database work runs on the event loop, not in a thread pool: measured, each thread-pool hop
+costs more than a whole indexed SQLite query, and the GIL serialises the work anyway. A process
+therefore runs one query at a time; capacity comes from more processes (`forge serve --workers`).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +31,31 @@ from forge.keys.principal import Principal
 
 @dataclass
 class Access:
-    """What a route gets: the session, the caller, and the path's resources, already checked."""
+    """What a route gets: the caller, the path's resources (already checked), and a database
+    session opened on first use and committed when the route returns."""
 
-    session: Session
+    database: Database
     principal: Principal
     client_ip: str
     resources: dict[str, Any] = field(default_factory=dict)
+    _session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self.database.sessions()
+        return self._session
+
+    def finish(self, failed: bool) -> None:
+        if self._session is None:
+            return
+        try:
+            if failed:
+                self._session.rollback()
+            else:
+                self._session.commit()
+        finally:
+            self._session.close()
 
 
 Resolver = Callable[[Access, dict[str, str]], None]
@@ -41,9 +64,7 @@ Resolver = Callable[[Access, dict[str, str]], None]
 def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization")
     if not header:
-        raise AuthenticationFailed(
-            "No API key: send it as `Authorization: Bearer <key>`."
-        )
+        raise AuthenticationFailed("No API key: send it as `Authorization: Bearer <key>`.")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed("Malformed Authorization header: expected `Bearer <key>`.")
@@ -68,27 +89,34 @@ def check_ip_allowlist(principal: Principal, address: str) -> None:
         raise IpNotAllowed(f"This key may not be used from {address}.")
 
 
-def authenticate(request: Request, session: Session) -> Access:
+def authenticate(request: Request) -> Access:
     state = request.app.state
+    database: Database = state.database
     token = bearer_token(request)
-    principal = principals.resolve(session, token)
+    principal = principals.resolve(database.reader, token)
     request.state.key_prefix = principal.key_prefix
     address = caller_ip(request, state.settings)
     check_ip_allowlist(principal, address)
-    return Access(session=session, principal=principal, client_ip=address)
+    return Access(database=database, principal=principal, client_ip=address)
 
 
-def Scoped(scope: str | None, resolver: Resolver | None = None) -> Any:  # noqa: N802
+def finish_request(request: Request, failed: bool) -> None:
+    """Commit (or roll back) the session a route used; called by `ForgeRoute`."""
+    access: Access | None = getattr(request.state, "access", None)
+    if access is not None:
+        access.finish(failed)
+
+
+def Scoped(scope: str | None, resolver: Resolver | None = None) -> Any:
     """A dependency granting `scope` (None: any valid key) after resolving the path."""
 
-    def dependency(request: Request) -> Iterator[Access]:
-        database: Database = request.app.state.database
-        with database.session() as session:
-            access = authenticate(request, session)
-            if resolver is not None:
-                resolver(access, request.path_params)
-            if scope is not None:
-                access.principal.require(scope)
-            yield access
+    async def dependency(request: Request) -> Access:
+        access = authenticate(request)
+        request.state.access = access
+        if resolver is not None:
+            resolver(access, request.path_params)
+        if scope is not None:
+            access.principal.require(scope)
+        return access
 
-    return Depends(dependency, scope="function")
+    return Depends(dependency)

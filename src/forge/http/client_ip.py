@@ -1,4 +1,4 @@
-"""The caller's address: the socket's, or X-Forwarded-For only when the socket is a trusted proxy."""
+"""The caller's address: the socket's, or X-Forwarded-For only from a trusted proxy."""
 
 from __future__ import annotations
 

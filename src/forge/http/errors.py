@@ -20,6 +20,7 @@ from forge.errors import (
 )
 from forge.http.context import current_request_id
 
+
 class ErrorDetail(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -52,9 +53,11 @@ def error_response(err: ForgeError) -> Response:
 
 
 def _param_of(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [
-        str(p) for p in loc
-    ]
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path", "header")
+        else [str(p) for p in loc]
+    )
     return ".".join(parts) or None
 
 

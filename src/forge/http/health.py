@@ -20,7 +20,7 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", summary="The process is up")
-def healthz() -> Envelope[Health]:
+async def healthz() -> Envelope[Health]:
     return Envelope(data=Health(status="ok"))
 
 
@@ -29,7 +29,7 @@ def healthz() -> Envelope[Health]:
     summary="The process can serve: its database answers",
     responses={503: {"model": Envelope[Health], "description": "A dependency is down"}},
 )
-def readyz(request: Request) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     database: Database = request.app.state.database
     checks = {"database": "ok"}
     try:
@@ -38,6 +38,8 @@ def readyz(request: Request) -> JSONResponse:
     except Exception:  # any failure to reach the database means not ready
         checks["database"] = "unreachable"
     ready = all(v == "ok" for v in checks.values())
-    body = Envelope(data=Health(status="ready" if ready else "unavailable", checks=checks))
+    body: Envelope[Health] = Envelope(
+        data=Health(status="ready" if ready else "unavailable", checks=checks)
+    )
     body.request_id = current_request_id()
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -27,8 +27,8 @@ from forge.http import versions
 from forge.http.context import REQUEST_ID
 from forge.http.errors import error_body
 from forge.ids import new_id
+from forge.logs import access_log
 
-access_log = logging.getLogger("forge.access")
 errors_log = logging.getLogger("forge.errors")
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -158,7 +158,10 @@ class ContractMiddleware:
     @staticmethod
     async def _send_error(err: ForgeError, send: Send) -> None:
         body = error_body(err)
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         headers += [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
         await send({"type": "http.response.start", "status": err.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -168,14 +171,13 @@ class ContractMiddleware:
         scope: Scope, state: dict[str, Any], status: int, started: float, request_id: str
     ) -> None:
         # The path only: query strings may carry things that must never reach a log.
-        access_log.info(
-            "request",
-            extra={
+        access_log.write(
+            {
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "request_id": request_id,
                 "key_prefix": state.get("key_prefix"),
-            },
+            }
         )

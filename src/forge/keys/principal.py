@@ -5,16 +5,13 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any
 
 from forge.clock import utcnow
 from forge.errors import AuthenticationFailed, InsufficientScope
+from forge.fastread import FastReader, Query, as_datetime, as_json
 from forge.keys import scopes as catalogue
 from forge.keys import tokens
-from forge.keys.models import ApiKey, KeySecret
-from forge.tenancy.models import Client, Membership
 
 UNKNOWN_KEY = "The API key is unknown, expired or revoked."
 
@@ -79,57 +76,81 @@ class Principal:
         )
 
 
-_LOOKUP = (
-    select(KeySecret, ApiKey, Client.active, Membership.role)
-    .join(ApiKey, ApiKey.id == KeySecret.key_id)
-    .outerjoin(Client, Client.id == ApiKey.client_id)
-    .outerjoin(
-        Membership, (Membership.client_id == ApiKey.client_id) & (Membership.team_id == ApiKey.team_id)
-    )
+_LOOKUP = Query(
+    "SELECT s.id, s.secret_hash, s.prefix, s.expires_at, s.revoked_at,"
+    " k.id, k.team_id, k.owner_type, k.client_id, k.mode, k.scopes, k.resource_type,"
+    " k.resource_id, k.ip_allowlist, k.expires_at, k.revoked_at, c.active, m.role"
+    " FROM key_secrets s JOIN api_keys k ON k.id = s.key_id"
+    " LEFT JOIN clients c ON c.id = k.client_id"
+    " LEFT JOIN memberships m ON m.client_id = k.client_id AND m.team_id = k.team_id"
+    " WHERE s.secret_hash = ?"
 )
 
 
-def _owner_rights(key: ApiKey, client_active: bool | None, role: str | None) -> frozenset[str]:
-    if key.owner_type == "team":
+def _owner_rights(owner_type: str, client_active: Any, role: str | None) -> frozenset[str]:
+    if owner_type == "team":
         return catalogue.TEAM_PRINCIPAL_RIGHTS
     if not client_active or role is None:
         raise AuthenticationFailed(UNKNOWN_KEY)
     return catalogue.ROLE_RIGHTS[role]
 
 
-def resolve(session: Session, token: str) -> Principal:
+def _expired(moment: Any, now: datetime) -> bool:
+    expires = as_datetime(moment)
+    return expires is not None and expires <= now
+
+
+def resolve(reader: FastReader, token: str) -> Principal:
     """Raise 401 unless `token` is a live secret of a live key whose owner may still act."""
     parsed = tokens.parse(token)
-    found = session.execute(_LOOKUP.where(KeySecret.secret_hash == parsed.secret_hash)).first()
-    if found is None:
+    row = reader.fetch_one(_LOOKUP, (parsed.secret_hash,))
+    if row is None:
         raise AuthenticationFailed(UNKNOWN_KEY)
-    secret, key, client_active, role = found
+    (
+        secret_id,
+        stored_hash,
+        prefix,
+        secret_expires,
+        secret_revoked,
+        key_id,
+        team_id,
+        owner_type,
+        client_id,
+        mode,
+        scopes,
+        resource_type,
+        resource_id,
+        ip_allowlist,
+        key_expires,
+        key_revoked,
+        client_active,
+        role,
+    ) = row
     # The index found the row by hash equality; compare once more in constant time.
-    if not hmac.compare_digest(secret.secret_hash, parsed.secret_hash):
+    if not hmac.compare_digest(stored_hash, parsed.secret_hash):
         raise AuthenticationFailed(UNKNOWN_KEY)
     now = utcnow()
     if (
-        key.revoked_at is not None
-        or secret.revoked_at is not None
-        or key.expires_at <= now
-        or (secret.expires_at is not None and secret.expires_at <= now)
-        or key.mode != parsed.mode
+        key_revoked is not None
+        or secret_revoked is not None
+        or _expired(key_expires, now)
+        or _expired(secret_expires, now)
+        or mode != parsed.mode
     ):
         raise AuthenticationFailed(UNKNOWN_KEY)
-    rights = _owner_rights(key, client_active, role)
-    constraint = Constraint(key.resource_type, key.resource_id) if key.resource_id else None
+    rights = _owner_rights(owner_type, client_active, role)
     return Principal(
-        key_id=key.id,
-        secret_id=secret.id,
-        key_prefix=secret.prefix,
+        key_id=key_id,
+        secret_id=secret_id,
+        key_prefix=prefix,
         family=parsed.family,
-        mode=key.mode,
-        team_id=key.team_id,
-        client_id=key.client_id,
-        role=role if key.owner_type == "client" else None,
-        scopes=frozenset(key.scopes),
+        mode=mode,
+        team_id=team_id,
+        client_id=client_id,
+        role=role if owner_type == "client" else None,
+        scopes=frozenset(as_json(scopes)),
         rights=rights,
-        constraint=constraint,
-        ip_allowlist=tuple(key.ip_allowlist or ()),
-        expires_at=key.expires_at,
+        constraint=Constraint(resource_type, resource_id) if resource_id else None,
+        ip_allowlist=tuple(as_json(ip_allowlist) or ()),
+        expires_at=as_datetime(key_expires) or now,
     )

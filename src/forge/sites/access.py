@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from forge.errors import NotFound
 from forge.http.auth import Access
 from forge.sites import service
-from forge.sites.models import Environment, Site
+from forge.sites.models import Environment
+from forge.sites.service import SiteLike
 
 
 def site_resolver(access: Access, params: dict[str, str]) -> None:
-    access.resources["site"] = service.get_site(access.session, access.principal, params["site"])
+    site = service.site_snapshot(access.database.reader, access.principal, params["site"])
+    if not service.covers_site(access.principal, site):
+        raise NotFound(f"No site {site.id!r}.", param="site")
+    access.resources["site"] = site
 
 
 def site_container_resolver(access: Access, params: dict[str, str]) -> None:
-    """For routes under a site that list or create its environments."""
-    access.resources["site"] = service.site_in_team_and_mode(
-        access.session, access.principal, params["site"]
+    """For routes that list or create a site's environments: a key pinned to one of them
+    passes through the site without the site itself being inside its constraint."""
+    access.resources["site"] = service.site_snapshot(
+        access.database.reader, access.principal, params["site"]
     )
 
 
@@ -24,8 +30,8 @@ def environment_resolver(access: Access, params: dict[str, str]) -> None:
     access.resources["environment"] = env
 
 
-def site_of(access: Access) -> Site:
-    site: Site = access.resources["site"]
+def site_of(access: Access) -> SiteLike:
+    site: SiteLike = access.resources["site"]
     return site
 
 

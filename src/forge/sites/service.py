@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import Select, false, select, update
 from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
 from forge.db import unique_guard
 from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from forge.fastread import FastReader, Query, as_datetime
 from forge.keys.principal import Principal
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.sites.schemas import EnvironmentCreate, EnvironmentUpdate, SiteCreate, SiteUpdate
 from forge.tenancy import service as tenancy
 
 
-def visible_sites(principal: Principal) -> Select[tuple[Site]]:
+def visible_sites(principal: Principal) -> Select[Site]:
     stmt = select(Site).where(Site.team_id == principal.team_id, Site.mode == principal.mode)
     constraint = principal.constraint
     if constraint is None or constraint.type == "team":
@@ -26,16 +30,60 @@ def visible_sites(principal: Principal) -> Select[tuple[Site]]:
     return stmt.where(false())
 
 
-def site_in_team_and_mode(session: Session, principal: Principal, site_id: str) -> Site:
-    site = session.get(Site, site_id)
-    if site is None or site.team_id != principal.team_id or site.mode != principal.mode:
+_SITE_BY_ID = Query(
+    "SELECT id, team_id, project_id, slug, name, mode, created_at, updated_at"
+    " FROM sites WHERE id = ?"
+)
+
+
+@dataclass(frozen=True)
+class SiteSnapshot:
+    """A site as read on the fast path: read-only; writes load the row in their transaction."""
+
+    id: str
+    team_id: str
+    project_id: str
+    slug: str
+    name: str
+    mode: str
+    created_at: datetime
+    updated_at: datetime
+
+
+SiteLike = Site | SiteSnapshot
+
+
+def _in_team_and_mode(site: SiteLike | None, principal: Principal) -> bool:
+    return site is not None and site.team_id == principal.team_id and site.mode == principal.mode
+
+
+def site_snapshot(reader: FastReader, principal: Principal, site_id: str) -> SiteSnapshot:
+    """The site as it is now, if the key's team and mode can see it (else 404)."""
+    row = reader.fetch_one(_SITE_BY_ID, (site_id,))
+    site = None
+    if row is not None:
+        site = SiteSnapshot(
+            id=row[0],
+            team_id=row[1],
+            project_id=row[2],
+            slug=row[3],
+            name=row[4],
+            mode=row[5],
+            created_at=as_datetime(row[6]) or utcnow(),
+            updated_at=as_datetime(row[7]) or utcnow(),
+        )
+    if site is None or not _in_team_and_mode(site, principal):
         raise NotFound(f"No site {site_id!r}.", param="site")
     return site
 
 
-def get_site(session: Session, principal: Principal, site_id: str) -> Site:
-    site = site_in_team_and_mode(session, principal, site_id)
-    if not principal.covers(team_id=site.team_id, project_id=site.project_id, site_id=site.id):
+def covers_site(principal: Principal, site: SiteLike) -> bool:
+    return principal.covers(team_id=site.team_id, project_id=site.project_id, site_id=site.id)
+
+
+def site_for_update(session: Session, site_id: str) -> Site:
+    site = session.get(Site, site_id, with_for_update=True)
+    if site is None:
         raise NotFound(f"No site {site_id!r}.", param="site")
     return site
 
@@ -59,7 +107,8 @@ def create_site(session: Session, principal: Principal, body: SiteCreate) -> Sit
     return site
 
 
-def update_site(session: Session, site: Site, body: SiteUpdate) -> Site:
+def update_site(session: Session, site_id: str, body: SiteUpdate) -> Site:
+    site = site_for_update(session, site_id)
     with unique_guard(session, f"A site with slug {body.slug!r} already exists.", "slug"):
         if body.slug is not None:
             site.slug = body.slug
@@ -69,14 +118,17 @@ def update_site(session: Session, site: Site, body: SiteUpdate) -> Site:
     return site
 
 
-def delete_site(session: Session, site: Site) -> None:
+def delete_site(session: Session, site_id: str) -> None:
+    site = site_for_update(session, site_id)
     # Parent links are cleared first so the cascade never trips over RESTRICT between siblings.
-    session.execute(update(Environment).where(Environment.site_id == site.id).values(parent_id=None))
+    session.execute(
+        update(Environment).where(Environment.site_id == site.id).values(parent_id=None)
+    )
     session.delete(site)
     session.flush()
 
 
-def visible_environments(principal: Principal, site: Site) -> Select[tuple[Environment]]:
+def visible_environments(principal: Principal, site: SiteLike) -> Select[Environment]:
     stmt = select(Environment).where(Environment.site_id == site.id)
     constraint = principal.constraint
     if constraint is not None and constraint.type == "environment":
@@ -84,18 +136,27 @@ def visible_environments(principal: Principal, site: Site) -> Select[tuple[Envir
     return stmt
 
 
-def get_environment(session: Session, principal: Principal, site_id: str, env_id: str) -> Environment:
+def get_environment(
+    session: Session, principal: Principal, site_id: str, env_id: str
+) -> Environment:
     """The site is only traversed here: a key pinned to this environment may pass through it."""
-    site = site_in_team_and_mode(session, principal, site_id)
+    site = session.get(Site, site_id)
+    if not _in_team_and_mode(site, principal):
+        raise NotFound(f"No site {site_id!r}.", param="site")
+    assert site is not None
     env = session.get(Environment, env_id)
-    if env is None or env.site_id != site.id or not principal.covers(
-        team_id=site.team_id, project_id=site.project_id, site_id=site.id, env_id=env.id
+    if (
+        env is None
+        or env.site_id != site.id
+        or not principal.covers(
+            team_id=site.team_id, project_id=site.project_id, site_id=site.id, env_id=env.id
+        )
     ):
         raise NotFound(f"No environment {env_id!r} in this site.", param="env")
     return env
 
 
-def _parent_in_site(session: Session, site: Site, parent_id: str) -> Environment:
+def _parent_in_site(session: Session, site: SiteLike, parent_id: str) -> Environment:
     parent = session.get(Environment, parent_id)
     if parent is None or parent.site_id != site.id:
         raise ValidationFailed("parent must be an environment of the same site.", param="parent")
@@ -123,15 +184,16 @@ def _set_hostnames(session: Session, env: Environment, hostnames: list[str]) -> 
         )
     ).all()
     if taken:
-        raise Conflict(f"Hostname {taken[0]!r} is already served by another environment.",
-                       param="hostnames")
+        raise Conflict(
+            f"Hostname {taken[0]!r} is already served by another environment.", param="hostnames"
+        )
     env.hostname_rows = [EnvironmentHostname(hostname=h) for h in dict.fromkeys(hostnames)]
 
 
 def create_environment(
-    session: Session, principal: Principal, site: Site, body: EnvironmentCreate
+    session: Session, principal: Principal, site: SiteLike, body: EnvironmentCreate
 ) -> Environment:
-    if not principal.covers(team_id=site.team_id, project_id=site.project_id, site_id=site.id):
+    if not covers_site(principal, site):
         raise Forbidden("This key's resource constraint does not allow creating environments here.")
     parent = _parent_in_site(session, site, body.parent) if body.parent else None
     env = Environment(
@@ -147,7 +209,7 @@ def create_environment(
 
 
 def update_environment(
-    session: Session, site: Site, env: Environment, body: EnvironmentUpdate
+    session: Session, site: SiteLike, env: Environment, body: EnvironmentUpdate
 ) -> Environment:
     given = body.model_fields_set
     with unique_guard(session, f"An environment named {body.name!r} already exists here.", "name"):

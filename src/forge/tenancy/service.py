@@ -57,7 +57,7 @@ def deactivate_client(session: Session, client_id: str) -> Client:
     return client
 
 
-def visible_projects(principal: Principal) -> Select[tuple[Project]]:
+def visible_projects(principal: Principal) -> Select[Project]:
     stmt = select(Project).where(Project.team_id == principal.team_id)
     constraint = principal.constraint
     if constraint is None or constraint.type == "team":

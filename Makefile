@@ -1,0 +1,33 @@
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_WORKERS ?= 2
+
+.PHONY: install run lint test test-sqlite test-postgresql bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/forge init
+	$(BIN)/forge serve
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test-sqlite: install
+	FORGE_TEST_DATABASE=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS)
+
+test-postgresql: install
+	FORGE_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS)
+
+test: lint test-sqlite test-postgresql
+
+bench: install
+	$(BIN)/python bench/api_throughput.py

@@ -1,0 +1,90 @@
+"""Test set-up: one database per test worker, built through the migrations.
+
+`FORGE_TEST_DATABASE=sqlite` (default) or `postgresql`; `make test` runs the suite on both.
+PostgreSQL gets a throw-away database per worker per run, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
+
+from forge import migrate
+from forge.app import create_app
+from forge.config import Settings, load_settings
+from forge.db import Database
+from forge.models import metadata
+from tests.factories import World
+
+BACKEND = os.environ.get("FORGE_TEST_DATABASE", "sqlite")
+PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+def _postgres_database(worker_id: str) -> Iterator[str]:
+    name = f"forge_test_{uuid.uuid4().hex[:12]}_{worker_id}"
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
+    if BACKEND == "postgresql":
+        yield from _postgres_database(worker_id)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'forge.db'}"
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    migrate.upgrade(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "database" not in request.fixturenames:
+        return
+    db: Database = request.getfixturevalue("database")
+    with db.engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    base = load_settings({"FORGE_DATA_DIR": str(tmp_path / "data")})
+    return replace(base, database_url=database_url)
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database)
+
+
+@pytest.fixture
+def api(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, client=("198.51.100.7", 50000)) as client:
+        yield client
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    return World(database)

@@ -1,0 +1,102 @@
+"""Test data made through the services, the way the product makes it."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from forge.db import Database
+from forge.keys import scopes as catalogue
+from forge.keys import service as keys
+from forge.sites.models import Environment, Site
+from forge.tenancy import service as tenancy
+from forge.tenancy.models import Client, Team
+
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_counter)}"
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@dataclass
+class Key:
+    id: str
+    secret: str
+    prefix: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.headers = bearer(self.secret)
+
+
+@dataclass
+class World:
+    database: Database
+
+    def team(self, slug: str | None = None) -> Team:
+        with self.database.session() as session:
+            return tenancy.create_team(session, slug or unique("team"), "Team")
+
+    def member(self, team: Team, role: str = "owner") -> Client:
+        with self.database.session() as session:
+            return tenancy.create_client(session, team.id, f"{unique('person')}@example.com", role)
+
+    def key(
+        self,
+        team: Team,
+        client: Client | None = None,
+        *,
+        mode: str = "test",
+        scopes: list[str] | None = None,
+        resource: tuple[str, str] | None = None,
+        ttl: timedelta = keys.DEFAULT_TTL,
+        ip_allowlist: list[str] | None = None,
+    ) -> Key:
+        with self.database.session() as session:
+            minted = keys.mint(
+                session,
+                owner=keys.Owner(team_id=team.id, client_id=client.id if client else None),
+                mode=mode,
+                name=unique("key"),
+                scopes=sorted(catalogue.ALL_SCOPES) if scopes is None else scopes,
+                created_by=None,
+                ttl=ttl,
+                resource=resource,
+                ip_allowlist=ip_allowlist,
+            )
+            return Key(id=minted.key.id, secret=minted.secret, prefix=minted.prefix)
+
+    def owner_key(self, team: Team | None = None, **options: object) -> Key:
+        team = team or self.team()
+        return self.key(team, self.member(team, "owner"), **options)  # type: ignore[arg-type]
+
+    def site(self, team: Team, *, mode: str = "test", slug: str | None = None) -> Site:
+        with self.database.session() as session:
+            project = tenancy.default_project(session, team.id)
+            site = Site(
+                team_id=team.id,
+                project_id=project.id,
+                slug=slug or unique("site"),
+                name="Site",
+                mode=mode,
+            )
+            session.add(site)
+            session.flush()
+            return site
+
+    def environment(
+        self, site: Site, name: str | None = None, parent: Environment | None = None
+    ) -> Environment:
+        with self.database.session() as session:
+            env = Environment(
+                site_id=site.id, name=name or unique("env"), parent_id=parent.id if parent else None
+            )
+            session.add(env)
+            session.flush()
+            return env
