@@ -37,5 +37,9 @@ def database_or_exit(settings: Settings) -> Database:
     return Database(settings.database_url)
 
 
+def operator_database() -> Database:
+    return database_or_exit(settings_or_exit())
+
+
 def domain_errors_to_exit(err: ForgeError) -> NoReturn:
     fail(f"{err.code}: {err.message}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ class Access:
     principal: Principal
     client_ip: str
     resources: dict[str, Any] = field(default_factory=dict)
+    bucket: Bucket = "read"
     _session: Session | None = None
 
     @property
@@ -59,6 +60,15 @@ class Access:
 
 
 Resolver = Callable[[Access, dict[str, str]], None]
+Bucket = Literal["read", "write", "create", "free"]
+
+
+def bucket_for(method: str, declared: Bucket | None) -> Bucket:
+    if declared is not None:
+        return declared
+    if method in ("GET", "HEAD"):
+        return "read"
+    return "create" if method == "POST" else "write"
 
 
 def bearer_token(request: Request) -> str:
@@ -107,11 +117,18 @@ def finish_request(request: Request, failed: bool) -> None:
         access.finish(failed)
 
 
-def Scoped(scope: str | None, resolver: Resolver | None = None) -> Any:
-    """A dependency granting `scope` (None: any valid key) after resolving the path."""
+def Scoped(
+    scope: str | None, resolver: Resolver | None = None, *, bucket: Bucket | None = None
+) -> Any:
+    """A dependency granting `scope` (None: any valid key) after resolving the path.
+
+    `bucket` names the rate-limit bucket the route spends from; by default GET/HEAD spend
+    `read`, POST `create`, other methods `write`. Action POSTs (roll, purge, …) pass "write";
+    introspection routes pass "free"."""
 
     async def dependency(request: Request) -> Access:
         access = authenticate(request)
+        access.bucket = bucket_for(request.method, bucket)
         request.state.access = access
         if resolver is not None:
             resolver(access, request.path_params)
