@@ -17,8 +17,9 @@ run: install
 	$(BIN)/forge serve
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/python tools/api_reference.py --check
 	$(BIN)/mypy
 
 test-sqlite: install

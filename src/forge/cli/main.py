@@ -53,8 +53,9 @@ def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes to run")] = 1,
 ) -> None:
-    """Serve the API."""
+    """Serve the API (several processes with --workers; each runs one query at a time)."""
     import uvicorn
 
     from forge import logs
@@ -68,8 +69,11 @@ def serve(
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
+    database.dispose()
     uvicorn.run(
-        create_app(settings, database),
+        create_app(settings) if workers == 1 else "forge.app:create_app",
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_config=None,

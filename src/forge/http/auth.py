@@ -136,4 +136,7 @@ def Scoped(
             access.principal.require(scope)
         return access
 
+    # Read by forge.http.openapi to document each operation's scope and bucket.
+    dependency.forge_scope = scope  # type: ignore[attr-defined]
+    dependency.forge_bucket = bucket  # type: ignore[attr-defined]
     return Depends(dependency)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from forge.http import versions
-
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 
 _VERSION_HEADER = {
     "name": "Forge-Version",
@@ -18,6 +17,17 @@ _VERSION_HEADER = {
     "description": "API version; the latest when omitted; echoed on every response.",
     "schema": {"type": "string", "enum": list(versions.SUPPORTED), "default": versions.LATEST},
 }
+
+
+def _declare_path_parameters(path: str, operation: dict[str, Any]) -> None:
+    """Routes resolve `{site}`-style parameters in their `Scoped` resolver rather than as
+    function arguments; the document still has to name every one of them."""
+    declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+    for name in re.findall(r"{([^}]+)}", path):
+        if name not in declared:
+            operation.setdefault("parameters", []).append(
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            )
 
 
 def build(app: FastAPI) -> dict[str, Any]:
@@ -34,8 +44,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     }
     for path, operations in document["paths"].items():
         for operation in operations.values():
+            _declare_path_parameters(path, operation)
             operation.setdefault("parameters", []).append(_VERSION_HEADER)
-            if path not in PUBLIC_PATHS:
-                operation["security"] = [{"bearer": []}]
     app.openapi_schema = document
     return document

@@ -11,14 +11,42 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forge.http.auth import finish_request
+from forge.http.auth import bucket_for, finish_request
+
+
+def _scoped_dependency(dependant: Dependant) -> Any:
+    for sub in dependant.dependencies:
+        if hasattr(sub.call, "forge_scope"):
+            return sub.call
+        found = _scoped_dependency(sub)
+        if found is not None:
+            return found
+    return None
 
 
 class ForgeRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self._document_access()
+
+    def _document_access(self) -> None:
+        """Put the route's scope and rate-limit bucket into its OpenAPI operation."""
+        scoped = _scoped_dependency(self.dependant)
+        if scoped is None:
+            return
+        method = next(iter(self.methods))
+        self.openapi_extra = {
+            **(self.openapi_extra or {}),
+            "security": [{"bearer": []}],
+            "x-forge-scope": scoped.forge_scope,
+            "x-forge-bucket": bucket_for(method, scoped.forge_bucket),
+        }
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 

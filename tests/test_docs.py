@@ -1,0 +1,20 @@
+"""The docs say what the code does: the API reference is regenerated, the catalogue complete."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from forge.errors import CATALOGUE
+from tools.api_reference import OUT, render
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_api_reference_is_generated_from_the_current_openapi_document(app: FastAPI) -> None:
+    assert OUT.read_text() == render(app.openapi()), "run: python tools/api_reference.py"
+
+
+def test_every_error_code_is_in_the_catalogue() -> None:
+    catalogue = (DOCS / "errors.md").read_text()
+    for error in CATALOGUE:
+        assert f"| {error.status} | `{error.code}` | `{error.type}` |" in catalogue, error.code
