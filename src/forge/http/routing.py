@@ -39,7 +39,7 @@ class ForgeRoute(APIRoute):
         scoped = _scoped_dependency(self.dependant)
         if scoped is None:
             return
-        method = next(iter(self.methods))
+        method = next(iter(self.methods or {"GET"}))
         self.openapi_extra = {
             **(self.openapi_extra or {}),
             "security": [{"bearer": []}],
