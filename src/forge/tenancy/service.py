@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, false, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
@@ -67,14 +68,25 @@ def visible_projects(principal: Principal) -> Select[Project]:
     return stmt.where(false())
 
 
-def default_project(session: Session, team_id: str) -> Project:
-    project = session.scalar(
+def _find_default_project(session: Session, team_id: str) -> Project | None:
+    return session.scalar(
         select(Project).where(Project.team_id == team_id, Project.slug == DEFAULT_PROJECT_SLUG)
     )
-    if project is None:
-        project = Project(team_id=team_id, slug=DEFAULT_PROJECT_SLUG, name="Default")
-        session.add(project)
-        session.flush()
+
+
+def default_project(session: Session, team_id: str) -> Project:
+    """The team's default project, made on first use. Two requests making it at once both
+    get the one that won the unique (team, slug) race."""
+    project = _find_default_project(session, team_id)
+    if project is not None:
+        return project
+    try:
+        with session.begin_nested():
+            project = Project(team_id=team_id, slug=DEFAULT_PROJECT_SLUG, name="Default")
+            session.add(project)
+    except IntegrityError:
+        project = _find_default_project(session, team_id)
+        assert project is not None
     return project
 
 
