@@ -6,6 +6,8 @@ PostgreSQL gets a throw-away database per worker per run, dropped at the end.
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from forge import migrate
+from forge import logs, migrate
 from forge.app import create_app
 from forge.config import Settings, load_settings
 from forge.db import Database
@@ -64,6 +66,11 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     db: Database = request.getfixturevalue("database")
     with db.engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            # Rows pointing at rows of their own table (an environment's parent) go first.
+            for fk in table.foreign_keys:
+                if fk.column.table is table and fk.parent.nullable:
+                    connection.execute(table.update().values({fk.parent.name: None}))
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
 
@@ -88,3 +95,14 @@ def api(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def world(database: Database) -> World:
     return World(database)
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Forge's logs (access lines and errors) captured as JSON lines, restored afterwards."""
+    logger = logging.getLogger("forge")
+    saved = (logger.handlers[:], logger.level, logger.propagate, logs.access_log.stream)
+    stream = io.StringIO()
+    logs.configure(stream=stream)
+    yield stream
+    logger.handlers[:], logger.level, logger.propagate, logs.access_log.stream = saved

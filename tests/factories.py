@@ -6,12 +6,14 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from forge.clock import utcnow
 from forge.db import Database
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
+from forge.keys.models import ApiKey
 from forge.sites.models import Environment, Site
 from forge.tenancy import service as tenancy
-from forge.tenancy.models import Client, Team
+from forge.tenancy.models import Client, Membership, Project, Team
 
 _counter = itertools.count(1)
 
@@ -100,3 +102,37 @@ class World:
             session.add(env)
             session.flush()
             return env
+
+    def service_key(self, team: Team | None = None, **options: object) -> Key:
+        """A service token (mfs_): acts as the team itself."""
+        return self.key(team or self.team(), None, **options)  # type: ignore[arg-type]
+
+    def project(self, team: Team, slug: str | None = None) -> Project:
+        """A project besides the team's default one."""
+        with self.database.session() as session:
+            made = Project(team_id=team.id, slug=slug or unique("proj"), name="Project")
+            session.add(made)
+            session.flush()
+            return made
+
+    def set_role(self, team: Team, client: Client, role: str) -> None:
+        """Change a member's role in place, the way an admin would."""
+        with self.database.session() as session:
+            session.get_one(Membership, (team.id, client.id)).role = role
+
+    def remove_member(self, team: Team, client: Client) -> None:
+        with self.database.session() as session:
+            session.delete(session.get_one(Membership, (team.id, client.id)))
+
+    def deactivate(self, client: Client) -> None:
+        with self.database.session() as session:
+            tenancy.deactivate_client(session, client.id)
+
+    def revoke(self, key: Key) -> None:
+        with self.database.session() as session:
+            keys.revoke(session, key.id, actor=None)
+
+    def expire(self, key: Key) -> None:
+        """Move a key's expiry into the past, as if its TTL had run out."""
+        with self.database.session() as session:
+            session.get_one(ApiKey, key.id).expires_at = utcnow() - timedelta(seconds=1)
