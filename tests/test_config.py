@@ -114,11 +114,6 @@ def test_a_data_dir_that_is_a_file(tmp_path: Path) -> None:
     assert caught.value.variable == "FORGE_DATA_DIR"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: FORGE_DATABASE_URL without '://' ('postgresql', 'sqlite') is not a ConfigError "
-    "('postgresql' raises IndexError, 'sqlite' is accepted and fails later)",
-)
 @pytest.mark.parametrize("value", ["postgresql", "postgres", "sqlite"])
 def test_a_database_url_without_a_scheme_separator(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError) as caught:

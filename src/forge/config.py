@@ -54,6 +54,8 @@ def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
     raw = env.get("FORGE_DATABASE_URL", "").strip()
     if not raw:
         return f"sqlite:///{data_dir / 'forge.db'}"
+    if "://" not in raw:
+        raise ConfigError("FORGE_DATABASE_URL", "expected sqlite:///path or postgresql://…")
     scheme = raw.split("://", 1)[0]
     if scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg://" + raw.split("://", 1)[1]

@@ -43,9 +43,15 @@ class AuthenticationFailed(ForgeError):
 class InsufficientScope(ForgeError):
     status, type, code = 403, "permission_error", "insufficient_scope"
 
-    def __init__(self, required: str, granted: list[str]) -> None:
+    def __init__(self, required: str, granted: list[str], role: str | None = None) -> None:
+        message = (
+            f"This key holds '{required}', but its owner's current role ({role}) no longer "
+            "allows it."
+            if role is not None
+            else f"This key lacks the '{required}' scope needed for this request."
+        )
         super().__init__(
-            f"This key lacks the '{required}' scope needed for this request.",
+            message,
             headers={
                 "WWW-Authenticate": (
                     f'Bearer realm="forge", error="insufficient_scope", scope="{required}"'

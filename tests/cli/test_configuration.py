@@ -59,14 +59,6 @@ def test_a_data_dir_that_is_a_file_is_named(forge: Forge, tmp_path: Path) -> Non
     assert "FORGE_DATA_DIR" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a database URL that cannot be reached (closed port, missing directory) crashes "
-        "`forge migrate`/`forge init` with a traceback instead of one line naming "
-        "FORGE_DATABASE_URL"
-    ),
-)
 @pytest.mark.parametrize(
     "url",
     ["postgresql://postgres@127.0.0.1:1/forge", "sqlite:////nonexistent-forge-dir/x/forge.db"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from starlette.testclient import TestClient
 
 from forge.keys import scopes as catalogue
@@ -194,13 +193,6 @@ def test_a_site_pinned_key_sees_only_its_site(api: TestClient, world: World) -> 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: site_container_resolver ignores site/project constraints: a site-pinned key "
-        "lists another site's environments (200 with data) instead of 404"
-    ),
-)
 def test_a_site_pinned_key_cannot_list_another_sites_environments(
     api: TestClient, world: World
 ) -> None:
@@ -212,13 +204,6 @@ def test_a_site_pinned_key_cannot_list_another_sites_environments(
     assert_error(response, 404, "not_found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: POST environments on a site outside the key's constraint answers 403 forbidden "
-        "(revealing it exists) instead of 404"
-    ),
-)
 def test_a_site_pinned_key_cannot_create_environments_in_another_site(
     api: TestClient, world: World
 ) -> None:
@@ -290,10 +275,6 @@ def test_an_environment_pinned_key_reaches_its_environment_through_the_site(
     assert data_of(patched)["origin_url"] == "https://origin.example.com"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an env-pinned key listing another site's environments gets 200 [] instead of 404",
-)
 def test_an_environment_pinned_key_cannot_list_another_sites_environments(
     api: TestClient, world: World
 ) -> None:

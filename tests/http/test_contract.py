@@ -96,13 +96,6 @@ def test_timestamps_are_rfc3339_utc(api: TestClient, world: World) -> None:
     assert created.endswith("Z") and created[10] == "T" and len(created) == 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: HEAD on GET routes answers 405 (RFC 9110 §9.1: servers MUST support HEAD; "
-        "PRODUCT §3 counts HEAD as a read; load balancers probe /healthz with HEAD)"
-    ),
-)
 def test_head_is_answered_like_get_without_a_body(api: TestClient, world: World) -> None:
     assert api.head("/healthz").status_code == 200
     key = world.owner_key()

@@ -40,9 +40,6 @@ def test_a_wrong_method_is_405_method_not_allowed(api: TestClient, key: Key) -> 
     assert error["type"] == "invalid_request_error"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: 405 responses lack the Allow header (RFC 9110 §15.5.6)"
-)
 def test_a_405_says_which_methods_are_allowed(api: TestClient, key: Key) -> None:
     response = api.put("/v1/sites", headers=key.headers, json={"slug": "a"})
     assert response.status_code == 405

@@ -107,10 +107,6 @@ def test_errors_are_documented_with_the_error_schema(document: dict[str, Any]) -
             assert "param" in detail["properties"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: 409 conflict (slug/name/hostname taken) is missing from the OpenAPI document",
-)
 def test_conflicts_are_documented_where_they_happen(document: dict[str, Any]) -> None:
     operations = _operations(document)
     for key in [

@@ -53,14 +53,6 @@ def test_a_role_upgrade_restores_them(api: TestClient, world: World) -> None:
     assert api.post("/v1/sites", headers=key.headers, json={"slug": "a"}).status_code == 201
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: when the key holds the scope but its owner's role lacks it, the 403 says the key "
-        "lacks the scope while key_scopes lists it; key_scopes should be the effective scopes "
-        "(or the message should say the owner's role does not allow it)"
-    ),
-)
 def test_a_role_limited_403_does_not_contradict_itself(api: TestClient, world: World) -> None:
     team = world.team()
     viewer = world.member(team, "viewer")

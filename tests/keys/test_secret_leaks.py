@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -89,13 +88,6 @@ def test_a_secret_never_reaches_the_database_logs_or_later_responses(
             assert not [r for r in responses if fragment in r]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a key pasted into a URL path is written verbatim to the access log "
-        "(the issue: key secrets never appear in logs); redact mfk_/mfs_/mfo_ tokens in paths"
-    ),
-)
 def test_a_key_pasted_into_a_path_is_not_logged(
     api: TestClient, world: World, log_stream: io.StringIO
 ) -> None:
@@ -105,13 +97,6 @@ def test_a_key_pasted_into_a_path_is_not_logged(
     assert key.secret.split("_", 2)[2] not in log_stream.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the invalid_version error echoes the raw Forge-Version value, so a key sent "
-        "there by mistake comes back in an error body (errors must never carry a secret)"
-    ),
-)
 def test_a_key_sent_as_the_version_is_not_echoed(api: TestClient, world: World) -> None:
     key = world.owner_key()
     response = api.get("/v1/sites", headers={**key.headers, "Forge-Version": key.secret})

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 import orjson
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from forge.config import ConfigError, Settings, load_settings
 from forge.db import Database
@@ -34,7 +35,15 @@ def settings_or_exit() -> Settings:
 
 def database_or_exit(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.engine.connect():
+            pass
+    except SQLAlchemyError as err:
+        database.dispose()
+        reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
+        fail(f"bad configuration: FORGE_DATABASE_URL: cannot reach the database ({reason})")
+    return database
 
 
 def operator_database() -> Database:

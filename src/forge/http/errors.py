@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -76,11 +77,34 @@ def _validation_error(exc: RequestValidationError) -> ForgeError:
     )
 
 
-def _http_error(exc: StarletteHTTPException) -> ForgeError:
+def _route_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Each documented path as a regex with its methods, built once per app."""
+    cached: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        app.state, "route_patterns", None
+    )
+    if cached is None:
+        cached = []
+        for path, operations in app.openapi()["paths"].items():
+            pattern = re.compile("^" + re.sub(r"{[^}]+}", "[^/]+", path) + "$")
+            methods = {m.upper() for m in operations}
+            cached.append((pattern, methods | ({"HEAD"} if "GET" in methods else set())))
+        app.state.route_patterns = cached
+    return cached
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route accepts on this path (several routes may share a path)."""
+    return sorted(
+        {m for pattern, methods in _route_patterns(app) if pattern.match(path) for m in methods}
+    )
+
+
+def _http_error(request: Request, exc: StarletteHTTPException) -> ForgeError:
     if exc.status_code == 404:
         return NotFound("No such route.")
     if exc.status_code == 405:
-        return MethodNotAllowed("This route does not accept that method.")
+        allowed = ", ".join(allowed_methods(request.app, request.url.path))
+        return MethodNotAllowed(f"This route accepts {allowed}.", headers={"Allow": allowed})
     return InvalidRequest(str(exc.detail))
 
 
@@ -94,9 +118,9 @@ async def _on_validation_error(_: Request, exc: Exception) -> Response:
     return error_response(_validation_error(exc))
 
 
-async def _on_http_error(_: Request, exc: Exception) -> Response:
+async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(_http_error(exc))
+    return error_response(_http_error(request, exc))
 
 
 def install(app: FastAPI) -> None:
@@ -112,6 +136,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "authentication: missing, malformed, unknown, expired or revoked key"),
         (403, "insufficient_scope, ip_not_allowed or forbidden"),
         (404, "not_found: absent, or outside the key's team, constraint or mode"),
+        (409, "conflict or idempotency_in_progress"),
         (413, "payload_too_large"),
         (415, "unsupported_media_type"),
         (422, "validation_error, naming the param"),

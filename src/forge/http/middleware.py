@@ -8,6 +8,7 @@ one JSON access-log line. Pure ASGI because this sits on the hot path of every r
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qsl
@@ -56,6 +57,14 @@ def _credential_in_body(document: Any) -> bool:
     )
 
 
+_PASTED_KEY = re.compile(r"(mf[kso]_[a-z]+_[0-9A-Za-z]{4})[0-9A-Za-z]+")
+
+
+def redact_keys(text: str) -> str:
+    """Keep a pasted key's public prefix, drop the rest (a path can carry one by mistake)."""
+    return _PASTED_KEY.sub(r"\1…", text) if "mf" in text else text
+
+
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
@@ -74,13 +83,21 @@ class ContractMiddleware:
         token = REQUEST_ID.set(request_id)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
+        method = scope["method"]
         headers = Headers(scope=scope)
         started = time.perf_counter()
         status = 0
         version = versions.LATEST
 
+        head = scope["method"] == "HEAD"
+        if head:
+            # HEAD is GET without the body (RFC 9110 §9.3.2): routes are declared for GET only.
+            scope = {**scope, "method": "GET"}
+
         async def send_with_headers(message: Message) -> None:
             nonlocal status
+            if head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             if message["type"] == "http.response.start":
                 status = message["status"]
                 out = MutableHeaders(scope=message)
@@ -105,7 +122,7 @@ class ContractMiddleware:
                     send_with_headers,
                 )
         finally:
-            self._log(scope, state, status, started, request_id)
+            self._log(method, scope, state, status, started, request_id)
             REQUEST_ID.reset(token)
 
     async def _checked_body(self, scope: Scope, receive: Receive, headers: Headers) -> Receive:
@@ -168,13 +185,18 @@ class ContractMiddleware:
 
     @staticmethod
     def _log(
-        scope: Scope, state: dict[str, Any], status: int, started: float, request_id: str
+        method: str,
+        scope: Scope,
+        state: dict[str, Any],
+        status: int,
+        started: float,
+        request_id: str,
     ) -> None:
         # The path only: query strings may carry things that must never reach a log.
         access_log.write(
             {
-                "method": scope["method"],
-                "path": scope["path"],
+                "method": method,
+                "path": redact_keys(scope["path"]),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "request_id": request_id,

@@ -57,7 +57,12 @@ class Principal:
 
     def require(self, scope: str) -> None:
         if scope not in self.effective_scopes:
-            raise InsufficientScope(scope, sorted(self.scopes))
+            held_but_not_allowed = scope in self.scopes
+            raise InsufficientScope(
+                scope,
+                sorted(self.scopes),
+                role=(self.role or "team") if held_but_not_allowed else None,
+            )
 
     def covers(
         self,

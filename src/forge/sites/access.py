@@ -19,9 +19,11 @@ def site_resolver(access: Access, params: dict[str, str]) -> None:
 def site_container_resolver(access: Access, params: dict[str, str]) -> None:
     """For routes that list or create a site's environments: a key pinned to one of them
     passes through the site without the site itself being inside its constraint."""
-    access.resources["site"] = service.site_snapshot(
-        access.database.reader, access.principal, params["site"]
-    )
+    reader = access.database.reader
+    site = service.site_snapshot(reader, access.principal, params["site"])
+    if not service.can_reach_into(reader, access.principal, site):
+        raise NotFound(f"No site {site.id!r}.", param="site")
+    access.resources["site"] = site
 
 
 def environment_resolver(access: Access, params: dict[str, str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -16,18 +18,34 @@ _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 
 
 def _hostname(value: str) -> str:
-    import re
-
     host = value.strip().lower().rstrip(".")
     if len(host) > 253 or not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})+", host):
         raise ValueError(f"{value!r} is not a valid hostname")
     return host
 
 
+def _is_origin_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        _hostname(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _origin_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http:// or https:// URL")
+    if not _is_origin_host(parts.hostname):
+        raise ValueError(f"{parts.hostname!r} is not a valid host")
+    _ = parts.port  # raises ValueError for a port out of range
     if parts.username or parts.password:
         raise ValueError("must not carry credentials")
     if parts.query or parts.fragment:

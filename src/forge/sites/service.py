@@ -77,6 +77,19 @@ def site_snapshot(reader: FastReader, principal: Principal, site_id: str) -> Sit
     return site
 
 
+_ENV_SITE = Query("SELECT site_id FROM environments WHERE id = ?")
+
+
+def can_reach_into(reader: FastReader, principal: Principal, site: SiteLike) -> bool:
+    """A site is a container the key may reach into when the key covers the site or is
+    pinned to one of its environments."""
+    constraint = principal.constraint
+    if constraint is not None and constraint.type == "environment":
+        row = reader.fetch_one(_ENV_SITE, (constraint.id,))
+        return row is not None and row[0] == site.id
+    return covers_site(principal, site)
+
+
 def covers_site(principal: Principal, site: SiteLike) -> bool:
     return principal.covers(team_id=site.team_id, project_id=site.project_id, site_id=site.id)
 
@@ -187,7 +200,7 @@ def _set_hostnames(session: Session, env: Environment, hostnames: list[str]) -> 
         raise Conflict(
             f"Hostname {taken[0]!r} is already served by another environment.", param="hostnames"
         )
-    env.hostname_rows = [EnvironmentHostname(hostname=h) for h in dict.fromkeys(hostnames)]
+    env.hostname_rows = [EnvironmentHostname(hostname=h) for h in sorted(set(hostnames))]
 
 
 def create_environment(
@@ -203,8 +216,9 @@ def create_environment(
         origin_url=body.origin_url,
     )
     with unique_guard(session, f"An environment named {body.name!r} already exists here.", "name"):
-        _set_hostnames(session, env, body.hostnames)
         session.add(env)
+    with unique_guard(session, "One of these hostnames was just claimed elsewhere.", "hostnames"):
+        _set_hostnames(session, env, body.hostnames)
     return env
 
 
@@ -222,11 +236,14 @@ def update_environment(
                 parent = _parent_in_site(session, site, body.parent)
                 _refuse_cycle(session, env, parent)
                 env.parent_id = parent.id
-        if "hostnames" in given:
-            _set_hostnames(session, env, body.hostnames or [])
         if "origin_url" in given:
             env.origin_url = body.origin_url
         env.updated_at = utcnow()
+    if "hostnames" in given:
+        with unique_guard(
+            session, "One of these hostnames was just claimed elsewhere.", "hostnames"
+        ):
+            _set_hostnames(session, env, body.hostnames or [])
     return env
 
 
