@@ -45,6 +45,14 @@ def test_a_taken_slug_is_409(api: TestClient, key: Key) -> None:
     assert len(api.get("/v1/sites", headers=key.headers).json()["data"]) == 1
 
 
+def test_a_live_sites_slug_does_not_conflict_for_a_test_key(
+    api: TestClient, world: World, team: Team, key: Key
+) -> None:
+    world.site(team, mode="live", slug="shop")
+    response = api.post("/v1/sites", headers=key.headers, json={"slug": "shop"})
+    assert response.status_code == 201, "a test key must not learn that a live site exists"
+
+
 def test_another_team_may_use_the_same_slug(api: TestClient, world: World, key: Key) -> None:
     _create(api, key, slug="shop")
     _create(api, world.owner_key(), slug="shop")

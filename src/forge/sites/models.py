@@ -14,9 +14,10 @@ from forge.ids import new_id
 
 class Site(Base):
     __tablename__ = "sites"
-    # Site slugs are unique in the whole team (stricter than per project) so that the
-    # seed-002 paths `/{team}/{site}/…` name exactly one site.
-    __table_args__ = (UniqueConstraint("team_id", "slug"),)
+    # Site slugs are unique per team and mode (stricter than per project) so that the
+    # seed-002 paths `/{team}/{site}/…` name exactly one site for a key; per mode, so a
+    # test key cannot learn a live site's slug from a 409.
+    __table_args__ = (UniqueConstraint("team_id", "mode", "slug"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("site"))
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))

@@ -175,7 +175,7 @@ def upgrade() -> None:
             ["team_id"], ["teams.id"], name=op.f("fk_sites_team_id_teams"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sites")),
-        sa.UniqueConstraint("team_id", "slug", name=op.f("uq_sites_team_id_slug")),
+        sa.UniqueConstraint("team_id", "mode", "slug", name=op.f("uq_sites_team_id_mode_slug")),
     )
     with op.batch_alter_table("sites", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sites_project_id"), ["project_id"], unique=False)
