@@ -6,9 +6,13 @@ from fastapi import FastAPI
 
 from forge.config import Settings, load_settings
 from forge.db import Database
+from forge.deployments.routes import router as deployments_router
 from forge.http import errors, health, openapi
 from forge.http.errors import ERROR_RESPONSES
 from forge.http.middleware import ContractMiddleware
+from forge.secrets import compat_routes, masterkey
+from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES, compat_error
+from forge.secrets.routes import router as secrets_router
 from forge.sites.routes import router as sites_router
 from forge.tenancy.routes import router as tenancy_router
 
@@ -29,10 +33,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
+    # A missing or wrong master key stops start-up here (ConfigError naming the setting).
+    app.state.keyring = masterkey.open_keyring(settings, app.state.database)
     errors.install(app)
-    for router in (sites_router, tenancy_router):
+    errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
+    for router in (sites_router, tenancy_router, secrets_router, deployments_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
+    # The seed-002 paths look like catch-alls (/{o}/{p}/envs/…): registered after every /v1
+    # router so they can never shadow one.
+    app.include_router(compat_routes.router, responses=COMPAT_ERROR_RESPONSES)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
     app.add_middleware(ContractMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

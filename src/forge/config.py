@@ -91,7 +91,9 @@ def _master_key(env: Mapping[str, str]) -> tuple[Path | None, bytes | None]:
     raw_file = env.get("FORGE_MASTER_KEY_FILE", "").strip()
     raw_key = env.get("FORGE_MASTER_KEY", "").strip()
     if raw_file and raw_key:
-        raise ConfigError("FORGE_MASTER_KEY", "set FORGE_MASTER_KEY or FORGE_MASTER_KEY_FILE, not both")
+        raise ConfigError(
+            "FORGE_MASTER_KEY", "set FORGE_MASTER_KEY or FORGE_MASTER_KEY_FILE, not both"
+        )
     if raw_file:
         path = Path(raw_file).resolve()
         if not path.is_file():

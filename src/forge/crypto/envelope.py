@@ -42,7 +42,9 @@ def unwrap(master_key: bytes, wrapped_key: bytes, where: str) -> bytes:
     try:
         return aes_key_unwrap(master_key, wrapped_key)
     except (InvalidUnwrap, ValueError):
-        raise DecryptionFailed(f"{where}: the data key does not unwrap under its master key") from None
+        raise DecryptionFailed(
+            f"{where}: the data key does not unwrap under its master key"
+        ) from None
 
 
 def open_sealed(master_key: bytes, sealed: Sealed, associated_data: bytes, where: str) -> bytes:

@@ -133,7 +133,9 @@ def read_keyring_file(path: Path, variable: str) -> Keyring:
         raw = path.read_bytes()
         mtime = path.stat().st_mtime_ns
     except OSError as err:
-        raise ConfigError(variable, f"cannot read the master key file {path}: {err.strerror}") from None
+        raise ConfigError(
+            variable, f"cannot read the master key file {path}: {err.strerror}"
+        ) from None
     keyring = _parse(raw, variable, path)
     keyring._mtime = mtime
     return keyring

@@ -1,0 +1,61 @@
+"""Effective secrets: an environment's own keys over those of its ancestors (child wins).
+
+Two queries whatever the number of keys: the chain of environments (one look-up per level),
+then every live secret row of the whole chain at once; the nearest row per name wins, and a
+tombstone there hides the inherited key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forge.secrets.models import Secret
+from forge.sites.models import Environment
+
+
+@dataclass(frozen=True)
+class Effective:
+    secret: Secret
+    source: Environment  # where the row in force lives: this environment or an ancestor
+
+    @property
+    def name(self) -> str:
+        return self.secret.name
+
+
+def chain(session: Session, env: Environment) -> list[Environment]:
+    """The environment then its ancestors, nearest first (cycles are refused when a parent is
+    set; the walk stops at a repeat anyway)."""
+    found = [env]
+    seen = {env.id}
+    parent_id = env.parent_id
+    while parent_id is not None and parent_id not in seen:
+        parent = session.get(Environment, parent_id)
+        if parent is None:
+            break
+        found.append(parent)
+        seen.add(parent.id)
+        parent_id = parent.parent_id
+    return found
+
+
+def resolve(session: Session, env: Environment, with_tombstones: bool = False) -> list[Effective]:
+    """Every effective key of `env`, sorted by name."""
+    envs = chain(session, env)
+    depth = {e.id: i for i, e in enumerate(envs)}
+    rows = session.scalars(
+        select(Secret).where(Secret.environment_id.in_(list(depth)), Secret.deleted_at.is_(None))
+    ).all()
+    nearest: dict[str, Secret] = {}
+    for row in rows:
+        held = nearest.get(row.name)
+        if held is None or depth[row.environment_id] < depth[held.environment_id]:
+            nearest[row.name] = row
+    return [
+        Effective(secret=row, source=envs[depth[row.environment_id]])
+        for name, row in sorted(nearest.items())
+        if with_tombstones or not row.tombstone
+    ]
