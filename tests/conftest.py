@@ -64,6 +64,8 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     db: Database = request.getfixturevalue("database")
     with db.engine.begin() as connection:
+        # Parent links between environments are RESTRICT; unlink them before emptying.
+        connection.execute(metadata.tables["environments"].update().values(parent_id=None))
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forge.config import ConfigError, Settings
@@ -57,15 +56,16 @@ def _known_checks(session: Session) -> dict[str, bytes]:
 
 
 def register(session: Session, keyring: Keyring, key_id: str) -> None:
-    if session.get(MasterKeyCheck, key_id) is not None:
-        return
-    try:
-        with session.begin_nested():
-            session.add(
-                MasterKeyCheck(key_id=key_id, check_value=_check_value(keyring.keys[key_id]))
-            )
-    except IntegrityError:
-        pass  # another process registered it first
+    # Several processes may start at once: the first one registers, the others find it.
+    insert_if_absent(
+        session,
+        MasterKeyCheck,
+        {
+            "key_id": key_id,
+            "check_value": _check_value(keyring.keys[key_id]),
+            "created_at": utcnow(),
+        },
+    )
 
 
 def verify(session: Session, keyring: Keyring) -> None:

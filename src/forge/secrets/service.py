@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forge.audit import service as audit
 from forge.clock import utcnow
 from forge.crypto.keyring import Keyring
+from forge.db import insert_if_absent
 from forge.errors import Conflict, NotFound, ValidationFailed
+from forge.ids import new_id
 from forge.keys.principal import Principal
 from forge.secrets import rules
 from forge.secrets.models import Secret, SecretVersion
@@ -118,23 +119,27 @@ def _new_row(
     if existing is not None:
         return _revive(session, existing, who, join_race)
     now = utcnow()
-    row = Secret(
-        environment_id=env.id,
-        name=name,
-        created_by=who,
-        updated_by=who,
-        created_at=now,
-        updated_at=now,
+    inserted = insert_if_absent(
+        session,
+        Secret,
+        {
+            "id": new_id("sec"),
+            "environment_id": env.id,
+            "name": name,
+            "required": False,
+            "tombstone": False,
+            "has_value": False,
+            "latest_version": 0,
+            "created_at": now,
+            "created_by": who,
+            "updated_at": now,
+            "updated_by": who,
+        },
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        if not join_race:
-            raise _exists(name) from None
-        found = _row(session, env, name)
-        assert found is not None
-        return found
+    if not inserted and not join_race:
+        raise _exists(name)
+    row = _row(session, env, name)
+    assert row is not None
     return row
 
 
