@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from forge.clock import utcnow
 from forge.config import ConfigError, Settings
 from forge.crypto.envelope import rewrap
 from forge.crypto.keyring import (
@@ -31,7 +32,7 @@ from forge.crypto.keyring import (
     generate_embedded,
     write_keyring,
 )
-from forge.db import Database
+from forge.db import Database, insert_if_absent
 from forge.errors import Conflict, NotFound
 from forge.secrets.models import MasterKeyCheck, SecretVersion
 
