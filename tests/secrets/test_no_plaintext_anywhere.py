@@ -45,7 +45,9 @@ def _database_text(database: Database) -> bytes:
     chunks: list[str] = []
     with database.engine.connect() as connection:
         for table in metadata.sorted_tables:
-            rows = connection.execute(text(f'SELECT CAST(t AS text) FROM "{table.name}" t'))
+            # Table names come from our own metadata, not from input.
+            query = f'SELECT CAST(t AS text) FROM "{table.name}" t'  # noqa: S608
+            rows = connection.execute(text(query))
             chunks.extend(row[0] for row in rows)
     return "\n".join(chunks).encode()
 

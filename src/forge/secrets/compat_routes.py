@@ -17,6 +17,7 @@ from forge.http.routing import ForgeRoute
 from forge.secrets import listing, service
 from forge.secrets.access import AppKeyring, team_path_resolver
 from forge.secrets.compat_schemas import CompatDeleted, CompatSecret, CompatSecretBody, CompatValue
+from forge.secrets.inheritance import SecretRow
 from forge.secrets.models import Secret
 from forge.sites.access import environment_of
 
@@ -31,7 +32,7 @@ Write = Annotated[Access, Scoped("secrets:write", team_path_resolver)]
 SetValue = Annotated[Access, Scoped("secrets:set-value", team_path_resolver, bucket="write")]
 
 
-def _out(secret: Secret) -> CompatSecret:
+def _out(secret: Secret | SecretRow) -> CompatSecret:
     return CompatSecret(
         name=secret.name,
         description=secret.description,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from forge.deployments import repository
 from forge.errors import NotFound
 from forge.secrets import rules
-from forge.secrets.inheritance import Effective, resolve
+from forge.secrets.inheritance import Effective, SecretRow, resolve
 from forge.secrets.models import Secret, SecretVersion
 from forge.sites.models import Environment
 
@@ -22,7 +22,7 @@ class Entry:
     deployed: bool  # the active deployment runs exactly this version (False: none yet)
 
     @property
-    def secret(self) -> Secret:
+    def secret(self) -> SecretRow:
         return self.effective.secret
 
 

@@ -69,7 +69,9 @@ def _detail(access: Access, key: str) -> SecretDetail:
     env = environment_of(access)
     item = listing.entry(access.session, env, key)
     versions = (
-        service.versions(access.session, item.secret) if item.effective.source.id == env.id else []
+        service.versions(access.session, item.secret.id)
+        if item.effective.source.id == env.id
+        else []
     )
     return SecretDetail(
         **_out(item, env.id).model_dump(),

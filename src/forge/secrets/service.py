@@ -271,11 +271,11 @@ def delete(session: Session, principal: Principal, env: Environment, name: str) 
     return row
 
 
-def versions(session: Session, row: Secret) -> list[SecretVersion]:
+def versions(session: Session, secret_id: str) -> list[SecretVersion]:
     return list(
         session.scalars(
             select(SecretVersion)
-            .where(SecretVersion.secret_id == row.id)
+            .where(SecretVersion.secret_id == secret_id)
             .order_by(SecretVersion.version.desc())
         )
     )
