@@ -1,7 +1,7 @@
 """Effective secrets: an environment's own keys over those of its ancestors (child wins).
 
-Two queries whatever the number of keys: the chain of environments (one look-up per level),
-then every live secret row of the whole chain at once; the nearest row per name wins, and a
+Two queries whatever the number of keys: the site's environments (for the chain), then
+every live secret row of the whole chain at once; the nearest row per name wins, and a
 tombstone there hides the inherited key.
 """
 
@@ -50,18 +50,20 @@ class Effective:
 
 
 def chain(session: Session, env: Environment) -> list[Environment]:
-    """The environment then its ancestors, nearest first (cycles are refused when a parent is
-    set; the walk stops at a repeat anyway)."""
+    """The environment then its ancestors, nearest first. One query loads the site's
+    environments (a handful) and the walk happens in memory; cycles are refused when a parent
+    is set, and the walk stops at a repeat anyway."""
+    siblings = {
+        e.id: e
+        for e in session.scalars(select(Environment).where(Environment.site_id == env.site_id))
+    }
     found = [env]
-    seen = {env.id}
     parent_id = env.parent_id
-    while parent_id is not None and parent_id not in seen:
-        parent = session.get(Environment, parent_id)
-        if parent is None:
-            break
-        found.append(parent)
-        seen.add(parent.id)
-        parent_id = parent.parent_id
+    while (
+        parent_id is not None and parent_id in siblings and parent_id not in {e.id for e in found}
+    ):
+        found.append(siblings[parent_id])
+        parent_id = siblings[parent_id].parent_id
     return found
 
 
