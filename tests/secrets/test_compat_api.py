@@ -163,3 +163,21 @@ def test_v1_routes_are_never_shadowed(api: TestClient, w: SecretsWorld) -> None:
     assert "data" in response.json()
     unknown = api.get("/v1/nothing/here/envs/x/secrets", headers=w.owner.headers)
     assert unknown.status_code == 404
+
+
+def test_openapi_describes_both_surfaces(api: TestClient) -> None:
+    document = api.get("/v1/openapi.json").json()
+    paths = document["paths"]
+    assert "/v1/sites/{site}/environments/{env}/secrets/{key}" in paths
+    assert "/v1/sites/{site}/environments/{env}/deployments" in paths
+    compat = paths["/{o}/{p}/envs/{envName}/secrets/{name}/value"]["put"]
+    error_ref = compat["responses"]["403"]["content"]["application/json"]["schema"]["$ref"]
+    assert error_ref.endswith("/CompatError")
+    schemas = document["components"]["schemas"]
+    assert set(schemas["CompatSecret"]["properties"]) == {
+        "name",
+        "description",
+        "hasValue",
+        "createdAt",
+        "updatedAt",
+    }
