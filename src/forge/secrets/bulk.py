@@ -10,13 +10,13 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from forge.audit import service as audit
 from forge.crypto.keyring import Keyring
 from forge.errors import ValidationFailed
 from forge.keys.principal import Principal
 from forge.secrets import dotenv, listing, rules, service
 from forge.secrets.inheritance import Effective, resolve
 from forge.secrets.values import open_version
+from forge.secrets.writes import ValueRejected, write_values
 from forge.sites.models import Environment
 
 
@@ -24,6 +24,17 @@ from forge.sites.models import Environment
 class Imported:
     set: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+
+
+def _line_error(line: int, err: ValidationFailed) -> ValidationFailed:
+    return ValidationFailed(f"dotenv: line {line}: {err.message}", param="dotenv")
+
+
+def _check_name(line: int, name: str) -> None:
+    try:
+        rules.check_name(name)
+    except ValidationFailed as err:
+        raise _line_error(line, err) from None
 
 
 def import_dotenv(
@@ -40,29 +51,31 @@ def import_dotenv(
     if not entries:
         raise ValidationFailed("dotenv: no NAME=value lines.", param="dotenv")
     own = {item.name: item.secret for item in resolve(session, env) if item.source.id == env.id}
-    new_names = [name for _, name, _ in entries if name not in own]
-    rules.check_room(service.count_live(session, env), len(new_names))
     result = Imported()
+    changes: list[service.NewValue] = []
+    lines: dict[str, int] = {}
     for line, name, value in entries:
+        _check_name(line, name)
         existing = own.get(name)
         if existing is not None and existing.has_value and not overwrite:
             result.kept.append(name)
-            continue
+        else:
+            lines[name] = line
+            changes.append(service.NewValue(name, value))
+    if changes:
         try:
-            service.set_value(
-                session, keyring, principal, env, service.NewValue(name, value), audit_action=None
-            )
-        except ValidationFailed as err:
-            raise ValidationFailed(f"dotenv: line {line}: {err.message}", param="dotenv") from None
-        result.set.append(name)
-    audit.record(
+            write_values(session, keyring, principal, env, changes)
+        except ValueRejected as err:
+            raise _line_error(lines[err.name], err) from None
+    result.set = [change.name for change in changes]
+    service.record(
         session,
-        team_id=env.site.team_id,
-        action="secret.imported",
-        actor=principal,
-        resource_type="environment",
-        resource_id=env.id,
-        data={"keys": result.set, "kept": result.kept, "overwrite": overwrite},
+        principal,
+        env,
+        "secret.imported",
+        keys=result.set,
+        kept=result.kept,
+        overwrite=overwrite,
     )
     return result
 
