@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field, StringConstraints
 from forge.schemas import RequestBody, Timestamp
 
 Description = Annotated[str, StringConstraints(max_length=1000)]
-# Names and values are checked by forge.secrets.rules (each rule named in the 422); the bounds
-# here only stop absurd inputs early.
-KeyName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+# Names and values are checked by forge.secrets.rules, so that every 422 names its rule (the
+# body size limit bounds them first).
+KeyName = str
 AppliesOn = Literal["next-deploy"]
 
 
