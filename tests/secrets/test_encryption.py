@@ -100,38 +100,41 @@ def test_tampered_rows_fail_loudly_and_return_nothing(
     assert _version(world.database, "TAMPERED").version == 1  # nothing new was written
 
 
+@pytest.mark.parametrize("swap", ["same key, other environment", "same environment, other key"])
 def test_swapped_rows_fail_to_decrypt(
-    api: TestClient, app: FastAPI, world: World, w: SecretsWorld
+    api: TestClient, app: FastAPI, world: World, w: SecretsWorld, swap: str
 ) -> None:
     h = w.owner.headers
     staging = world.environment(w.site, "staging")
-    api.put(secrets_path(w.env, "PROD_ONLY"), json={"value": "production-value"}, headers=h)
-    api.put(secrets_path(staging, "PROD_ONLY"), json={"value": "staging-value"}, headers=h)
-    api.put(secrets_path(w.env, "OTHER_NAME"), json={"value": "other"}, headers=h)
+    api.put(secrets_path(w.env, "TARGET"), json={"value": "production-value"}, headers=h)
+    api.put(secrets_path(w.env, "NEIGHBOUR"), json={"value": "neighbour-value"}, headers=h)
+    api.put(secrets_path(staging, "TARGET"), json={"value": "staging-value"}, headers=h)
     dep = _deploy(api, w)
-    prod_row = _version(world.database, "OTHER_NAME")
     with world.database.session() as session:
-        rows = session.scalars(
-            select(SecretVersion)
-            .join(Secret, Secret.id == SecretVersion.secret_id)
-            .where(Secret.name == "PROD_ONLY")
-        ).all()
-        staging_row = next(
-            r for r in rows if session.get_one(Secret, r.secret_id).environment_id == staging.id
-        )
-        # Copy staging's sealed value (and another key's) over production's rows.
-        for target, source in ((prod_row.id, staging_row),):
-            session.execute(
-                update(SecretVersion)
-                .where(SecretVersion.id == target)
-                .values(
-                    ciphertext=source.ciphertext,
-                    nonce=source.nonce,
-                    wrapped_key=source.wrapped_key,
-                )
+        versions = session.execute(
+            select(Secret.environment_id, Secret.name, SecretVersion).join(
+                SecretVersion, SecretVersion.secret_id == Secret.id
             )
-    with pytest.raises(DecryptionFailed):
+        ).all()
+        rows = {(env_id, name): row for env_id, name, row in versions}
+        target = rows[(w.env.id, "TARGET")]
+        source = (
+            rows[(staging.id, "TARGET")]
+            if swap == "same key, other environment"
+            else rows[(w.env.id, "NEIGHBOUR")]
+        )
+        # A well-formed sealed value, copied whole (ciphertext, nonce, wrapped key) onto
+        # another row: its associated data no longer matches.
+        session.execute(
+            update(SecretVersion)
+            .where(SecretVersion.id == target.id)
+            .values(
+                ciphertext=source.ciphertext, nonce=source.nonce, wrapped_key=source.wrapped_key
+            )
+        )
+    with pytest.raises(DecryptionFailed) as caught:
         _resolved(app, world.database, dep)
+    assert "TARGET" in str(caught.value)
 
 
 def test_wrong_master_key_stops_start_up(
