@@ -93,11 +93,18 @@ class World:
             return site
 
     def environment(
-        self, site: Site, name: str | None = None, parent: Environment | None = None
+        self,
+        site: Site,
+        name: str | None = None,
+        parent: Environment | None = None,
+        origin_url: str | None = None,
     ) -> Environment:
         with self.database.session() as session:
             env = Environment(
-                site_id=site.id, name=name or unique("env"), parent_id=parent.id if parent else None
+                site_id=site.id,
+                name=name or unique("env"),
+                parent_id=parent.id if parent else None,
+                origin_url=origin_url,
             )
             session.add(env)
             session.flush()
@@ -136,3 +143,27 @@ class World:
         """Move a key's expiry into the past, as if its TTL had run out."""
         with self.database.session() as session:
             session.get_one(ApiKey, key.id).expires_at = utcnow() - timedelta(seconds=1)
+
+
+def secrets_path(env: Environment, key: str | None = None) -> str:
+    """The seed-000 secret routes of an environment (`key`: one secret's)."""
+    base = f"/v1/sites/{env.site_id}/environments/{env.id}/secrets"
+    return base if key is None else f"{base}/{key}"
+
+
+@dataclass
+class SecretsWorld:
+    """A team with an owner key, a test-mode site and a `production` environment, the usual
+    starting point of the secret and deployment tests."""
+
+    team: Team
+    owner: Key
+    site: Site
+    env: Environment
+
+    @classmethod
+    def make(cls, world: World) -> SecretsWorld:
+        team = world.team()
+        site = world.site(team)
+        env = world.environment(site, "production", origin_url="https://origin.example.com")
+        return cls(team=team, owner=world.owner_key(team), site=site, env=env)

@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from forge import migrate
 from forge.app import create_app
 from forge.config import load_settings
+from forge.db import Database
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -80,8 +83,20 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _document() -> dict[str, Any]:
+    """The app needs a migrated database to start (its keyring check reads it): a scratch one."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = load_settings({"FORGE_DATA_DIR": data_dir})
+        database = Database(settings.database_url)
+        migrate.upgrade(database)
+        try:
+            return create_app(settings, database).openapi()
+        finally:
+            database.dispose()
+
+
 def main() -> int:
-    text = render(create_app(load_settings({})).openapi())
+    text = render(_document())
     if "--check" in sys.argv:
         if OUT.read_text() != text:
             print("docs/api.md is stale: run `python tools/api_reference.py`")

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from forge.config import Settings, load_settings
+from forge.crypto.keyring import Keyring
 from forge.db import Database
+from forge.deployments.routes import router as deployments_router
 from forge.http import errors, health, openapi
 from forge.http.errors import ERROR_RESPONSES
 from forge.http.middleware import ContractMiddleware
+from forge.secrets import compat_routes, masterkey
+from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES, compat_error
+from forge.secrets.routes import router as secrets_router
 from forge.sites.routes import router as sites_router
 from forge.tenancy.routes import router as tenancy_router
+
+log = logging.getLogger("forge.app")
 
 DESCRIPTION = (
     "The public API of Forge. Authenticate with `Authorization: Bearer <key>`; every response "
     "is `{data, request_id}` or `{error, request_id}`."
 )
+
+
+def _keyring_at_start(settings: Settings, database: Database) -> Keyring | None:
+    """A missing or wrong master key stops start-up here (ConfigError naming the setting).
+    With the database down the app still starts (`/readyz` says why) and the key is verified
+    on first use instead."""
+    try:
+        return masterkey.open_keyring(settings, database)
+    except OperationalError:
+        log.warning("database unreachable at start-up; master key verified on first use")
+        return None
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -29,10 +50,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
+    app.state.keyring = _keyring_at_start(settings, app.state.database)
     errors.install(app)
-    for router in (sites_router, tenancy_router):
+    errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
+    for router in (sites_router, tenancy_router, secrets_router, deployments_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
+    # The seed-002 paths look like catch-alls (/{o}/{p}/envs/…): registered after every /v1
+    # router so they can never shadow one.
+    app.include_router(compat_routes.router, responses=COMPAT_ERROR_RESPONSES)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
     app.add_middleware(ContractMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

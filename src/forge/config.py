@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -31,6 +31,9 @@ class Settings:
     ratelimit_create: int
     trusted_proxies: tuple[IPNetwork, ...]
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # The master key wrapping secret values (forge.crypto.keyring): a keyring file, or one key.
+    master_key_file: Path | None = None
+    master_key: bytes | None = field(default=None, repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -86,12 +89,32 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
+def _master_key(env: Mapping[str, str]) -> tuple[Path | None, bytes | None]:
+    raw_file = env.get("FORGE_MASTER_KEY_FILE", "").strip()
+    raw_key = env.get("FORGE_MASTER_KEY", "").strip()
+    if raw_file and raw_key:
+        raise ConfigError(
+            "FORGE_MASTER_KEY", "set FORGE_MASTER_KEY or FORGE_MASTER_KEY_FILE, not both"
+        )
+    if raw_file:
+        path = Path(raw_file).resolve()
+        if not path.is_file():
+            raise ConfigError("FORGE_MASTER_KEY_FILE", f"no master key file at {path}")
+        return path, None
+    if raw_key:
+        from forge.crypto.keyring import decode_key
+
+        return None, decode_key(raw_key, "FORGE_MASTER_KEY")
+    return None, None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every FORGE_* variable; raise ConfigError naming the first bad one."""
     env = os.environ if env is None else env
     data_dir = Path(env.get("FORGE_DATA_DIR", "").strip() or "./.forge").resolve()
     if data_dir.exists() and not data_dir.is_dir():
         raise ConfigError("FORGE_DATA_DIR", f"{data_dir} exists and is not a directory")
+    master_key_file, master_key = _master_key(env)
     return Settings(
         data_dir=data_dir,
         database_url=_database_url(env, data_dir),
@@ -101,4 +124,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ratelimit_create=_positive_int(env, "FORGE_RATELIMIT_CREATE", 5),
         trusted_proxies=_trusted_proxies(env),
         max_body_bytes=_positive_int(env, "FORGE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        master_key_file=master_key_file,
+        master_key=master_key,
     )

@@ -113,3 +113,18 @@ def unique_guard(session: Session, message: str, param: str | None = None) -> It
             yield
     except IntegrityError:
         raise Conflict(message, param=param) from None
+
+
+def insert_if_absent(
+    session: Session, model: type[Base], values: dict[str, Any] | list[dict[str, Any]]
+) -> int:
+    """INSERT … ON CONFLICT DO NOTHING (one row or many); how many rows it inserted. Settles a
+    race on a unique key without a savepoint (pysqlite's SAVEPOINT outside a transaction commits on
+    release, so `begin_nested` cannot protect the enclosing unit of work on SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(values).on_conflict_do_nothing()
+    result: Any = session.execute(statement, execution_options={"synchronize_session": False})
+    return int(result.rowcount)

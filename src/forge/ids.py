@@ -3,7 +3,7 @@
 from ulid import ULID
 
 PREFIXES = frozenset(
-    {"team", "cli", "proj", "site", "env", "dep", "job", "key", "ks", "evt", "req"}
+    {"team", "cli", "proj", "site", "env", "dep", "job", "key", "ks", "evt", "req", "sec", "secv"}
 )
 
 

@@ -2,7 +2,9 @@
 
 from forge.audit.models import AuditEvent
 from forge.db import Base
+from forge.deployments.models import Deployment, DeploymentSecret
 from forge.keys.models import ApiKey, KeySecret
+from forge.secrets.models import MasterKeyCheck, Secret, SecretVersion
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.tenancy.models import Client, Membership, Project, Team
 
@@ -12,11 +14,16 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Client",
+    "Deployment",
+    "DeploymentSecret",
     "Environment",
     "EnvironmentHostname",
     "KeySecret",
+    "MasterKeyCheck",
     "Membership",
     "Project",
+    "Secret",
+    "SecretVersion",
     "Site",
     "Team",
     "metadata",

@@ -101,6 +101,10 @@ def test_errors_are_documented_with_the_error_schema(document: dict[str, Any]) -
             assert status in operation["responses"], (key, status)
             content = operation["responses"][status]["content"]["application/json"]
             schema = _resolve(document, content["schema"])
+            if not key[1].startswith("/v1/"):
+                # The seed-002 surface keeps its own documented Error shape.
+                assert "error" in schema["required"], (key, status)
+                continue
             assert set(schema["required"]) == {"error", "request_id"}, (key, status)
             detail = _resolve(document, schema["properties"]["error"])
             assert {"type", "code", "message"} <= set(detail["required"])

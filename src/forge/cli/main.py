@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,9 +10,32 @@ from forge import migrate as migrations
 from forge.cli.admin import admin
 from forge.cli.bootstrap import bootstrap
 from forge.cli.output import console, database_or_exit, emit_json, fail, settings_or_exit
+from forge.config import ConfigError, Settings
+from forge.db import Database
+from forge.secrets import masterkey
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="Forge operator CLI.", no_args_is_help=True, add_completion=False)
 app.add_typer(admin, name="admin")
+
+
+def _keyring_or_exit(settings: Settings, database: Database) -> None:
+    """Generates the embedded master key on first start; refuses a missing or wrong one."""
+    try:
+        masterkey.open_keyring(settings, database)
+    except ConfigError as err:
+        fail(f"bad configuration: {err}")
+
+
+def _app_or_exit(settings: Settings, database: Database) -> FastAPI:
+    from forge.app import create_app
+
+    try:
+        return create_app(settings, database)
+    except ConfigError as err:
+        fail(f"bad configuration: {err}")
 
 
 @app.command()
@@ -26,8 +49,10 @@ def migrate() -> None:
 @app.command()
 def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Create the first team, owner, demo site and key (idempotent)."""
-    database = database_or_exit(settings_or_exit())
+    settings = settings_or_exit()
+    database = database_or_exit(settings)
     migrations.upgrade(database)
+    _keyring_or_exit(settings, database)
     with database.session() as session:
         result = bootstrap(session)
         payload = result.as_json()
@@ -59,7 +84,6 @@ def serve(
     import uvicorn
 
     from forge import logs
-    from forge.app import create_app
 
     settings = settings_or_exit()
     database = database_or_exit(settings)
@@ -68,10 +92,11 @@ def serve(
     elif not migrations.is_current(database):
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
+    application = _app_or_exit(settings, database)
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
-    database.dispose()
     uvicorn.run(
-        create_app(settings) if workers == 1 else "forge.app:create_app",
+        # With several workers each process builds its own app; this one only checked it.
+        application if workers == 1 else "forge.app:create_app",
         factory=workers > 1,
         workers=workers,
         host=host,

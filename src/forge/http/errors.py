@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -36,7 +37,20 @@ class ErrorBody(BaseModel):
     request_id: str
 
 
-def error_body(err: ForgeError) -> bytes:
+ShapeRenderer = Callable[[ForgeError], dict[str, Any]]
+# Paths whose errors take another documented shape (the seed-002 surface's `{error, code}`),
+# chosen here so every error on them, from the middleware or a route, is rendered alike.
+_SHAPES: dict[str, tuple[re.Pattern[str], ShapeRenderer]] = {}
+
+
+def register_error_shape(path_pattern: str, render: ShapeRenderer) -> None:
+    _SHAPES[path_pattern] = (re.compile(path_pattern), render)
+
+
+def error_body(err: ForgeError, path: str = "") -> bytes:
+    for pattern, render in _SHAPES.values():
+        if pattern.match(path):
+            return orjson.dumps(render(err))
     detail: dict[str, Any] = {
         "type": err.type,
         "code": err.code,
@@ -47,9 +61,12 @@ def error_body(err: ForgeError) -> bytes:
     return orjson.dumps({"error": detail, "request_id": current_request_id()})
 
 
-def error_response(err: ForgeError) -> Response:
+def error_response(err: ForgeError, path: str = "") -> Response:
     return Response(
-        error_body(err), status_code=err.status, headers=err.headers, media_type="application/json"
+        error_body(err, path),
+        status_code=err.status,
+        headers=err.headers,
+        media_type="application/json",
     )
 
 
@@ -108,19 +125,19 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> ForgeError:
     return InvalidRequest(str(exc.detail))
 
 
-async def _on_forge_error(_: Request, exc: Exception) -> Response:
+async def _on_forge_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForgeError)
-    return error_response(exc)
+    return error_response(exc, request.url.path)
 
 
-async def _on_validation_error(_: Request, exc: Exception) -> Response:
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(_validation_error(exc))
+    return error_response(_validation_error(exc), request.url.path)
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(_http_error(request, exc))
+    return error_response(_http_error(request, exc), request.url.path)
 
 
 def install(app: FastAPI) -> None:

@@ -112,7 +112,7 @@ class ContractMiddleware:
             replay = await self._checked_body(scope, receive, headers)
             await self.app(scope, replay, send_with_headers)
         except ForgeError as err:
-            await self._send_error(err, send_with_headers)
+            await self._send_error(err, send_with_headers, scope["path"])
         except Exception:
             # Logged with its traceback; the caller gets the request id only.
             errors_log.exception("unhandled error", extra={"request_id": request_id})
@@ -120,6 +120,7 @@ class ContractMiddleware:
                 await self._send_error(
                     Internal("Something went wrong on our side; quote the request id."),
                     send_with_headers,
+                    scope["path"],
                 )
         finally:
             self._log(method, scope, state, status, started, request_id)
@@ -173,8 +174,8 @@ class ContractMiddleware:
         return b"".join(chunks)
 
     @staticmethod
-    async def _send_error(err: ForgeError, send: Send) -> None:
-        body = error_body(err)
+    async def _send_error(err: ForgeError, send: Send, path: str) -> None:
+        body = error_body(err, path)
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

@@ -1,0 +1,60 @@
+"""Bodies of the seed-002 secret routes, with its field names exactly as documented."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from forge.errors import ForgeError
+from forge.schemas import RequestBody, Timestamp
+from forge.secrets.schemas import Description, KeyName
+
+
+class CompatSecretBody(RequestBody):
+    """Create (POST) and update-description (PUT /{name}) take the same body."""
+
+    kind: Literal["Secret", "secret"] = Field(description="Always `Secret`.")
+    name: KeyName
+    description: Description | None = None
+
+
+class CompatValue(RequestBody):
+    value: str = Field(description="The value; write-only, at most 64 KiB of UTF-8.")
+
+
+class CompatSecret(BaseModel):
+    name: str
+    description: str | None
+    hasValue: bool
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+class CompatDeleted(BaseModel):
+    deleted: Literal[True] = True
+    name: str
+
+
+class CompatError(BaseModel):
+    error: str
+    code: str | None = None
+
+
+def compat_error(err: ForgeError) -> dict[str, Any]:
+    """The seed-002 `Error` shape for every error on those routes (the code is Forge's)."""
+    return {"error": err.message, "code": err.code}
+
+
+COMPAT_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": CompatError, "description": description}
+    for status, description in (
+        (400, "invalid_request"),
+        (401, "authentication"),
+        (403, "insufficient_scope (setting a value needs secrets:set-value: owners only)"),
+        (404, "not_found"),
+        (409, "conflict: the secret already exists"),
+        (422, "validation_error, naming the rule"),
+        (500, "internal"),
+    )
+}

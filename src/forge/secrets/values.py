@@ -1,0 +1,42 @@
+"""Sealing and opening secret versions: a value bound to team, site, environment, name and
+version through the associated data, so a row copied anywhere else fails to decrypt."""
+
+from __future__ import annotations
+
+from forge.crypto.envelope import Sealed, open_sealed, seal
+from forge.crypto.keyring import Keyring
+from forge.secrets.models import SecretVersion
+from forge.sites.models import Environment
+
+
+def associated_data(env: Environment, name: str, version: int) -> bytes:
+    # NUL-separated: none of the parts can contain a NUL (ids and names are validated).
+    parts = ("forge-secret-v1", env.site.team_id, env.site_id, env.id, name, str(version))
+    return "\x00".join(parts).encode()
+
+
+def seal_version(
+    keyring: Keyring, env: Environment, secret_id: str, name: str, version: int, value: bytes
+) -> SecretVersion:
+    keyring.refresh()  # a rotation elsewhere switches the current key without a restart
+    sealed = seal(keyring.current, value, associated_data(env, name, version))
+    return SecretVersion(
+        secret_id=secret_id,
+        version=version,
+        ciphertext=sealed.ciphertext,
+        nonce=sealed.nonce,
+        wrapped_key=sealed.wrapped_key,
+        master_key_id=keyring.current_id,
+    )
+
+
+def open_version(keyring: Keyring, env: Environment, name: str, row: SecretVersion) -> bytes:
+    """Raises DecryptionFailed (naming the row, never a value) unless the row is intact and
+    sits where it was sealed."""
+    where = f"secret {name} version {row.version} ({row.id}) of {env.id}"
+    return open_sealed(
+        keyring.key(row.master_key_id),
+        Sealed(row.ciphertext, row.nonce, row.wrapped_key),
+        associated_data(env, name, row.version),
+        where,
+    )
