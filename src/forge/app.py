@@ -9,6 +9,8 @@ from forge.db import Database
 from forge.http import errors, health, openapi
 from forge.http.errors import ERROR_RESPONSES
 from forge.http.middleware import ContractMiddleware
+from forge.ratelimit.routes import router as ratelimit_router
+from forge.ratelimit.service import build_limiter
 from forge.sites.routes import router as sites_router
 from forge.tenancy.routes import router as tenancy_router
 
@@ -29,8 +31,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
+    app.state.limiter = build_limiter(settings, app.state.database)
     errors.install(app)
-    for router in (sites_router, tenancy_router):
+    for router in (sites_router, tenancy_router, ratelimit_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]

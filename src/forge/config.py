@@ -31,6 +31,9 @@ class Settings:
     ratelimit_create: int
     trusted_proxies: tuple[IPNetwork, ...]
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    ratelimit_window: int = 60  # seconds the bucket limits are counted over
+    ratelimit_auth_failures: int = 20  # failed authentications per client address per window
+    redis_prefix: str = "forge:"  # every Redis key Forge writes starts with this
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,4 +102,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ratelimit_create=_positive_int(env, "FORGE_RATELIMIT_CREATE", 5),
         trusted_proxies=_trusted_proxies(env),
         max_body_bytes=_positive_int(env, "FORGE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        ratelimit_window=_positive_int(env, "FORGE_RATELIMIT_WINDOW", 60),
+        ratelimit_auth_failures=_positive_int(env, "FORGE_RATELIMIT_AUTH_FAILURES", 20),
+        redis_prefix=env.get("FORGE_REDIS_PREFIX", "").strip() or "forge:",
     )

@@ -2,7 +2,9 @@
 
 from forge.audit.models import AuditEvent
 from forge.db import Base
+from forge.idempotency.models import IdempotencyRecord
 from forge.keys.models import ApiKey, KeySecret
+from forge.ratelimit.models import RateLimitOverride
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.tenancy.models import Client, Membership, Project, Team
 
@@ -14,9 +16,11 @@ __all__ = [
     "Client",
     "Environment",
     "EnvironmentHostname",
+    "IdempotencyRecord",
     "KeySecret",
     "Membership",
     "Project",
+    "RateLimitOverride",
     "Site",
     "Team",
     "metadata",
