@@ -6,7 +6,9 @@ import typer
 
 from forge.cli.admin_clients import clients
 from forge.cli.admin_keys import keys_app
+from forge.cli.admin_limits import limits_app
 
 admin = typer.Typer(help="Operator commands (platform admin).", no_args_is_help=True)
 admin.add_typer(clients, name="clients")
 admin.add_typer(keys_app, name="keys")
+admin.add_typer(limits_app, name="limits")
