@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-import threading
+import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 
-from forge.ratelimit.backends import Backend, InProcessBackend, RedisBackend
+from forge.ratelimit.backends import Backend, InProcessBackend, RedisBackend, Verdict
 from forge.ratelimit.limiter import budget_of
+from forge.ratelimit.resp import ScriptClient
 from tests.ratelimit.conftest import REDIS_URL, forget_prefix, redis_prefix
 
 WINDOW = 60_000_000  # µs
@@ -28,8 +31,17 @@ def backend(backend_kind: str) -> Iterator[Backend]:
     forget_prefix(prefix)
 
 
+def spend(backend: Backend, key: str, limit: int, cost: int, now: int | None) -> Verdict:
+    return asyncio.run(backend.spend(key, limit, WINDOW, cost, now))
+
+
 def admitted(backend: Backend, key: str, limit: int, count: int, now: int) -> int:
-    return sum(backend.spend(key, limit, WINDOW, 1, now).allowed for _ in range(count))
+    async def spend_all() -> int:
+        return sum(
+            [(await backend.spend(key, limit, WINDOW, 1, now)).allowed for _ in range(count)]
+        )
+
+    return asyncio.run(spend_all())
 
 
 @pytest.mark.parametrize("limit", [1, 5, 7, 100])
@@ -38,13 +50,13 @@ def test_a_full_bucket_admits_exactly_the_limit(backend: Backend, limit: int) ->
 
 
 def test_remaining_counts_down_and_reset_is_when_full_again(backend: Backend) -> None:
-    first = budget_of("create", 5, WINDOW, backend.spend("k", 5, WINDOW, 1, T0))
+    first = budget_of("create", 5, WINDOW, spend(backend, "k", 5, 1, T0))
     assert (first.remaining, first.allowed, first.retry_after) == (4, True, 0)
     assert first.reset == T0 // 1_000_000 + 12  # one unit takes 60/5 s to come back
-    for _ in range(4):
-        last = budget_of("create", 5, WINDOW, backend.spend("k", 5, WINDOW, 1, T0))
+    assert admitted(backend, "k", 5, 3, T0) == 3
+    last = budget_of("create", 5, WINDOW, spend(backend, "k", 5, 1, T0))
     assert (last.remaining, last.reset, last.retry_after) == (0, T0 // 1_000_000 + 60, 12)
-    refused = budget_of("create", 5, WINDOW, backend.spend("k", 5, WINDOW, 1, T0 + 1_000_000))
+    refused = budget_of("create", 5, WINDOW, spend(backend, "k", 5, 1, T0 + 1_000_000))
     assert (refused.allowed, refused.remaining, refused.retry_after) == (False, 0, 11)
 
 
@@ -66,9 +78,9 @@ def test_no_burst_of_twice_the_limit_at_a_minute_boundary(backend: Backend) -> N
 
 def test_looking_spends_nothing(backend: Backend) -> None:
     for _ in range(10):
-        assert backend.spend("k", 3, WINDOW, 0, T0).allowed
+        assert spend(backend, "k", 3, 0, T0).allowed
     assert admitted(backend, "k", 3, 5, T0) == 3
-    look = budget_of("read", 3, WINDOW, backend.spend("k", 3, WINDOW, 0, T0))
+    look = budget_of("read", 3, WINDOW, spend(backend, "k", 3, 0, T0))
     assert look.remaining == 0
 
 
@@ -77,27 +89,34 @@ def test_buckets_are_independent(backend: Backend) -> None:
     assert admitted(backend, "b", 2, 5, T0) == 2
 
 
-def test_the_redis_script_is_exact_under_threads() -> None:
-    """16 threads, 4 connections' worth of contention, the server's own clock: exactly 100."""
+def test_the_redis_script_is_exact_under_concurrency() -> None:
+    """400 spends in flight at once over two connections, on the server's own clock."""
     prefix = redis_prefix()
-    shared = RedisBackend(REDIS_URL, prefix)
+    one, two = RedisBackend(REDIS_URL, prefix), RedisBackend(REDIS_URL, prefix)
     hour = 3_600_000_000  # one unit per 36 s: nothing refills while the test runs
-    results: list[bool] = []
-    lock = threading.Lock()
 
-    def hammer() -> None:
-        mine = [shared.spend("k", 100, hour, 1).allowed for _ in range(25)]
-        with lock:
-            results.extend(mine)
+    async def hammer() -> list[Verdict]:
+        spends = [b.spend("k", 100, hour, 1) for _ in range(200) for b in (one, two)]
+        return await asyncio.gather(*spends)
 
-    threads = [threading.Thread(target=hammer) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    shared.close()
+    results = asyncio.run(hammer())
+    one.close()
+    two.close()
     forget_prefix(prefix)
-    assert (len(results), sum(results)) == (400, 100)
+    assert (len(results), sum(v.allowed for v in results)) == (400, 100)
+
+
+def test_the_script_is_loaded_again_when_redis_forgot_it() -> None:
+    client = ScriptClient(REDIS_URL, f"return {{1, 2, 3}} -- {uuid.uuid4()}", 1.0)
+    assert asyncio.run(client.run(["k"], [])) == [1, 2, 3]
+
+
+def test_a_database_number_in_the_url_is_selected() -> None:
+    prefix = redis_prefix()
+    on_db_1 = RedisBackend(REDIS_URL.rsplit("/", 1)[0] + "/1", prefix)
+    assert admitted(on_db_1, "k", 2, 3, T0) == 2
+    assert on_db_1.health() == "ok"
+    assert redis.Redis.from_url(REDIS_URL.rsplit("/", 1)[0] + "/1").exists(prefix + "rl:k")
 
 
 def _closed_port() -> int:

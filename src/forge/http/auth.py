@@ -104,11 +104,7 @@ def authenticate(request: Request) -> Access:
     database: Database = state.database
     address = caller_ip(request, state.settings)
     ratelimits.refuse_blocked_address(request, address)
-    try:
-        principal = principals.resolve(database.reader, bearer_token(request))
-    except AuthenticationFailed:
-        ratelimits.count_failed_authentication(request, address)
-        raise
+    principal = principals.resolve(database.reader, bearer_token(request))
     request.state.key_prefix = principal.key_prefix
     check_ip_allowlist(principal, address)
     return Access(database=database, principal=principal, client_ip=address)
@@ -132,11 +128,16 @@ def Scoped(
     (an answer from the store spends `read`) and claimed once the path and scope checks pass."""
 
     async def dependency(request: Request) -> Access:
-        access = authenticate(request)
+        try:
+            access = authenticate(request)
+        except AuthenticationFailed:
+            address = caller_ip(request, request.app.state.settings)
+            await ratelimits.count_failed_authentication(request, address)
+            raise
         access.bucket = bucket_for(request.method, bucket)
         request.state.access = access
         answered = await idempotency.stored_answer(request, access)
-        ratelimits.spend(request, access.principal, "read" if answered else access.bucket)
+        await ratelimits.spend(request, access.principal, "read" if answered else access.bucket)
         if answered is not None:
             raise answered
         if resolver is not None:

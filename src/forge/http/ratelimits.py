@@ -48,10 +48,10 @@ def _refusal(budget: Budget, what: str) -> RateLimited:
     )
 
 
-def spend(request: Request, principal: Principal, bucket: str) -> None:
+async def spend(request: Request, principal: Principal, bucket: str) -> None:
     if bucket == "free":
         return
-    budget = _limiter(request).spend(principal, bucket)
+    budget = await _limiter(request).spend(principal, bucket)
     _announce(request, budget)
     if not budget.allowed:
         raise _refusal(budget, f"'{bucket}' requests for this key")
@@ -68,9 +68,9 @@ def refuse_blocked_address(request: Request, address: str) -> None:
         )
 
 
-def count_failed_authentication(request: Request, address: str) -> None:
+async def count_failed_authentication(request: Request, address: str) -> None:
     """After a 401: spend from the address's failure bucket; raise 429 once it is empty."""
-    budget = _limiter(request).failed_authentication(address)
+    budget = await _limiter(request).failed_authentication(address)
     _announce(request, budget)
     if not budget.allowed:
         raise _refusal(budget, "failed authentications from this address")

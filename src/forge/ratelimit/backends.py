@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis
+from forge.ratelimit.resp import RedisFault, ScriptClient
 
 log = logging.getLogger("forge.ratelimit")
 
@@ -34,7 +34,7 @@ class Verdict:
 
 
 class Backend(Protocol):
-    def spend(
+    async def spend(
         self, key: str, limit: int, window_us: int, cost: int, now_us: int | None = None
     ) -> Verdict:
         """Spend `cost` units (0: only look) of `limit` per `window_us` from bucket `key`."""
@@ -66,7 +66,12 @@ class InProcessBackend:
         self._lock = threading.Lock()
         self._spends = 0
 
-    def spend(
+    async def spend(
+        self, key: str, limit: int, window_us: int, cost: int, now_us: int | None = None
+    ) -> Verdict:
+        return self.decide(key, limit, window_us, cost, now_us)
+
+    def decide(
         self, key: str, limit: int, window_us: int, cost: int, now_us: int | None = None
     ) -> Verdict:
         now = wall_clock_us() if now_us is None else now_us
@@ -108,7 +113,8 @@ return {1, new_tat, now}
 
 
 class RedisBackend:
-    """GCRA in Redis, one EVALSHA per decision.
+    """GCRA in Redis, one EVALSHA per decision, pipelined without blocking the event loop
+    (`resp.ScriptClient`).
 
     Redis unreachable (refused, timed out, any Redis error): the request is counted by the
     in-process fallback instead, so requests keep being served (fail open to per-process
@@ -121,42 +127,36 @@ class RedisBackend:
     TIMEOUT_SECONDS = 0.25
 
     def __init__(self, url: str, prefix: str, fallback: InProcessBackend | None = None) -> None:
-        self._client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=self.TIMEOUT_SECONDS,
-            socket_timeout=self.TIMEOUT_SECONDS,
-        )
-        self._script = self._client.register_script(GCRA_SCRIPT)
+        self._client = ScriptClient(url, GCRA_SCRIPT, self.TIMEOUT_SECONDS)
         self._prefix = prefix + "rl:"
         self._fallback = fallback or InProcessBackend()
         self._retry_at = 0.0
         self._fault: str | None = None
 
-    def spend(
+    async def spend(
         self, key: str, limit: int, window_us: int, cost: int, now_us: int | None = None
     ) -> Verdict:
         if self._fault is not None and time.monotonic() < self._retry_at:
-            return self._fallback.spend(key, limit, window_us, cost, now_us)
+            return self._fallback.decide(key, limit, window_us, cost, now_us)
         try:
-            allowed, tat, now = self._script(
-                keys=[self._prefix + key],
-                args=[window_us, limit, cost, "" if now_us is None else now_us],
+            allowed, tat, now = await self._client.run(
+                [self._prefix + key], [window_us, limit, cost, "" if now_us is None else now_us]
             )
-        except redis.RedisError as err:
+        except RedisFault as err:
             self._trip(err)
-            return self._fallback.spend(key, limit, window_us, cost, now_us)
+            return self._fallback.decide(key, limit, window_us, cost, now_us)
         if self._fault is not None:
             log.warning("rate limiter: Redis reachable again; counting is shared again")
             self._fault = None
         return Verdict(bool(allowed), int(tat), int(now))
 
-    def _trip(self, err: redis.RedisError) -> None:
-        self._fault = f"redis unreachable ({type(err).__name__}); counting in-process"
+    def _trip(self, err: RedisFault) -> None:
+        self._fault = f"redis unreachable ({err}); counting in-process"
         self._retry_at = time.monotonic() + self.RETRY_SECONDS
         log.warning(
             "rate limiter: Redis unreachable, counting in-process for %.0f s",
             self.RETRY_SECONDS,
-            extra={"error": type(err).__name__},
+            extra={"error": str(err)},
         )
 
     def health(self) -> str:

@@ -115,19 +115,19 @@ class RateLimiter:
         found = self.overrides.limit(principal.key_id, principal.team_id, bucket)
         return found if found is not None else self.defaults[bucket]
 
-    def _decide(self, key: str, kind: str, limit: int, cost: int) -> Budget:
+    async def _decide(self, key: str, kind: str, limit: int, cost: int) -> Budget:
         now = self.clock() if self.clock is not None else None
-        verdict = self.backend.spend(key, limit, self.window_us, cost, now)
+        verdict = await self.backend.spend(key, limit, self.window_us, cost, now)
         return budget_of(kind, limit, self.window_us, verdict)
 
-    def spend(self, principal: Principal, bucket: str) -> Budget:
+    async def spend(self, principal: Principal, bucket: str) -> Budget:
         """One unit of `bucket` for the principal's key."""
         limit = self.limit_for(principal, bucket)
-        return self._decide(f"{bucket}:{principal.key_id}", bucket, limit, 1)
+        return await self._decide(f"{bucket}:{principal.key_id}", bucket, limit, 1)
 
-    def peek(self, principal: Principal, bucket: str) -> Budget:
+    async def peek(self, principal: Principal, bucket: str) -> Budget:
         limit = self.limit_for(principal, bucket)
-        return self._decide(f"{bucket}:{principal.key_id}", bucket, limit, 0)
+        return await self._decide(f"{bucket}:{principal.key_id}", bucket, limit, 0)
 
     def blocked(self, address: str) -> int:
         """Seconds this address is still refused before any key look-up (0: not blocked).
@@ -141,10 +141,12 @@ class RateLimiter:
             return 0
         return math.ceil(left)
 
-    def failed_authentication(self, address: str) -> Budget:
+    async def failed_authentication(self, address: str) -> Budget:
         """Count one failed authentication from `address`; once over the limit the address
         is blocked (in this process) until a unit frees up."""
-        budget = self._decide(f"{AUTH_FAILURES}:{address}", AUTH_FAILURES, self.auth_failures, 1)
+        budget = await self._decide(
+            f"{AUTH_FAILURES}:{address}", AUTH_FAILURES, self.auth_failures, 1
+        )
         if not budget.allowed:
             if len(self._blocked) > 100_000:  # a flood of addresses: forget, never grow
                 self._blocked.clear()

@@ -19,7 +19,7 @@ AnyKey = Annotated[Access, Scoped(None, bucket="free")]
 
 @router.get("", summary="Read your rate-limit budget (spends nothing)")
 async def read_rate_limits(access: AnyKey, request: Request) -> Envelope[RateLimitsOut]:
-    buckets = service.budgets(request.app.state, access.principal)
+    buckets = await service.budgets(request.app.state, access.principal)
     return Envelope(
         data=RateLimitsOut(
             buckets=[

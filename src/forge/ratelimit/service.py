@@ -40,11 +40,11 @@ def build_limiter(settings: Settings, database: Database) -> RateLimiter:
     )
 
 
-def budgets(app_state: Any, principal: Principal) -> list[Budget]:
+async def budgets(app_state: Any, principal: Principal) -> list[Budget]:
     """Every bucket of the principal's key, spending nothing (for `/v1/rate-limits` and
     `/v1/api-keys/self`). `app_state` is the FastAPI `app.state` holding the limiter."""
     limiter: RateLimiter = app_state.limiter
-    return [limiter.peek(principal, bucket) for bucket in BUCKETS]
+    return [await limiter.peek(principal, bucket) for bucket in BUCKETS]
 
 
 def load_overrides(database: Database) -> OverrideTable:
