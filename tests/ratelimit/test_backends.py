@@ -132,3 +132,13 @@ def test_redis_unreachable_counts_in_process_and_says_so() -> None:
     assert admitted(down, "k", 3, 5, T0) == 3  # still limited, by this process
     assert down.health().startswith("redis unreachable")
     down.close()
+
+
+def test_a_redis_that_never_answers_times_out_to_in_process_counting() -> None:
+    with socket.socket() as silent:  # accepts connections (backlog), never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        mute = RedisBackend(f"redis://127.0.0.1:{silent.getsockname()[1]}/0", redis_prefix())
+        assert admitted(mute, "k", 2, 3, T0) == 2
+        assert mute.health().startswith("redis unreachable (no reply within the timeout)")
+        mute.close()

@@ -79,6 +79,7 @@ class _Connection(asyncio.Protocol):
         self.waiting: deque[asyncio.Future[Any]] = deque()
         self.outgoing: list[bytes] = []
         self.buffer = b""
+        self.watching = False
         self.loop = asyncio.get_running_loop()
 
     @property
@@ -105,12 +106,18 @@ class _Connection(asyncio.Protocol):
             return
         self.transport.write(b"".join(self.outgoing))
         self.outgoing.clear()
-        last = self.waiting[-1]
-        self.loop.call_later(self.timeout, self._expire, last)
+        if not self.watching:  # one timer at a time, not one per write
+            self.watching = True
+            self.loop.call_later(self.timeout, self._watch, self.waiting[-1])
 
-    def _expire(self, future: asyncio.Future[Any]) -> None:
-        if not future.done():
+    def _watch(self, last_sent: asyncio.Future[Any]) -> None:
+        """Fail everything if a reply written a timeout ago has not come back."""
+        self.watching = False
+        if not last_sent.done():
             self.fail(RedisFault("no reply within the timeout"))
+        elif self.waiting:
+            self.watching = True
+            self.loop.call_later(self.timeout, self._watch, self.waiting[-1])
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
