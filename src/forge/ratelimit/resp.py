@@ -36,15 +36,21 @@ class _Incomplete(Exception):
 
 
 def encode(*parts: str | int | bytes) -> bytes:
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        raw = part if isinstance(part, bytes) else str(part).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    return b"".join(out)
+    return b"*%d\r\n" % len(parts) + b"".join(map(_bulk, parts))
+
+
+def _bulk(part: str | int | bytes) -> bytes:
+    raw = part if isinstance(part, bytes) else str(part).encode()
+    return b"$%d\r\n%s\r\n" % (len(raw), raw)
 
 
 def parse(buffer: bytes, at: int) -> tuple[Any, int]:
     """One reply starting at `at`: (value, position after it); _Incomplete if cut short."""
+    if buffer.startswith(b"*3\r\n:", at):  # the script's answer: three integers
+        end = buffer.find(b"\r\n", buffer.find(b"\r\n", buffer.find(b"\r\n", at + 4) + 2) + 2)
+        if end >= 0 and buffer.count(b"\r\n:", at + 2, end) == 3:
+            first, second, third = buffer[at + 5 : end].split(b"\r\n:")
+            return [int(first), int(second), int(third)], end + 2
     end = buffer.find(b"\r\n", at)
     if end < 0:
         raise _Incomplete
@@ -154,13 +160,16 @@ class ScriptClient:
         self._params: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
         self._script = script.encode()
         self._sha = hashlib.sha1(self._script, usedforsecurity=False).hexdigest()
+        self._evalsha = _bulk("EVALSHA") + _bulk(self._sha)
         self._timeout = timeout
         self._connection: _Connection | None = None
         self._connecting: asyncio.Future[_Connection] | None = None
 
     async def run(self, keys: list[str], args: list[str | int]) -> Any:
         connection = await self._connected()
-        reply = await connection.send(encode("EVALSHA", self._sha, len(keys), *keys, *args))
+        count = 3 + len(keys) + len(args)
+        head = b"*%d\r\n%s%s" % (count, self._evalsha, _bulk(len(keys)))
+        reply = await connection.send(head + b"".join(map(_bulk, (*keys, *args))))
         if isinstance(reply, ServerError) and str(reply).startswith("NOSCRIPT"):
             reply = await connection.send(encode("EVAL", self._script, len(keys), *keys, *args))
         if isinstance(reply, ServerError):
