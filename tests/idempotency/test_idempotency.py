@@ -21,6 +21,7 @@ from forge.idempotency.service import Caller
 from forge.tenancy.models import Project
 from tests.factories import Key, World
 from tests.idempotency.conftest import REVEALED, Gate
+from tests.ratelimit.conftest import pin_clock
 
 
 def with_key(key: Key, idempotency_key: str) -> dict[str, str]:
@@ -57,7 +58,8 @@ def test_a_retry_replays_the_first_response(
     assert projects(database, "web") == 1
 
 
-def test_a_replay_spends_read_not_create(api: TestClient, world: World) -> None:
+def test_a_replay_spends_read_not_create(app: FastAPI, api: TestClient, world: World) -> None:
+    pin_clock(app)
     key = world.owner_key()
     headers = with_key(key, "once")
     first = api.post("/v1/projects", headers=headers, json={"slug": "once"})

@@ -9,10 +9,20 @@ from dataclasses import replace
 
 import pytest
 import redis
+from fastapi import FastAPI
 
 from forge.config import Settings
 
 REDIS_URL = os.environ.get("FORGE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+NOW = 1_800_000_000_000_000  # µs
+
+
+def pin_clock(app: FastAPI) -> list[int]:
+    """Count the app's rate limits on a clock that moves only when a test moves it (µs):
+    exact counts then do not depend on how fast the machine runs the test."""
+    clock = [NOW]
+    app.state.limiter.clock = lambda: clock[0]
+    return clock
 
 
 def redis_prefix() -> str:

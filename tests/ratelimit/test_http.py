@@ -15,6 +15,7 @@ from forge.db import Database
 from forge.ratelimit import service
 from forge.ratelimit.limiter import RateLimiter
 from tests.factories import World, bearer
+from tests.ratelimit.conftest import NOW, pin_clock
 
 HEADERS = (
     "x-ratelimit-limit",
@@ -24,7 +25,6 @@ HEADERS = (
     "ratelimit-policy",
     "ratelimit",
 )
-NOW = 1_800_000_000_000_000  # µs
 
 
 def limiter(app: FastAPI) -> RateLimiter:
@@ -35,9 +35,7 @@ def limiter(app: FastAPI) -> RateLimiter:
 @pytest.fixture
 def pinned(app: FastAPI) -> list[int]:
     """The limiter's clock, in µs; tests move it by assigning clock[0]."""
-    clock = [NOW]
-    limiter(app).clock = lambda: clock[0]
-    return clock
+    return pin_clock(app)
 
 
 def test_every_authenticated_answer_carries_the_headers_and_spends_one(
@@ -170,6 +168,7 @@ def test_redis_down_is_survived_and_reported(
 ) -> None:
     down = replace(settings, redis_url="redis://127.0.0.1:1/0", redis_prefix="unused:")
     app = create_app(down, database)
+    pin_clock(app)
     key = world.owner_key()
     with TestClient(app) as api:
         answers = [api.get("/v1/projects", headers=key.headers) for _ in range(3)]
