@@ -255,3 +255,13 @@ def test_a_claim_abandoned_by_a_dead_process_is_taken_over(
         )
     taken = api.post("/v1/projects", headers=headers, json={"slug": "orphan"})
     assert taken.status_code == 201
+
+
+def test_the_openapi_document_offers_the_header_on_every_post(api: TestClient) -> None:
+    document = api.get("/v1/openapi.json").json()
+    posts = [ops["post"] for ops in document["paths"].values() if "post" in ops]
+    assert posts
+    for operation in posts:
+        names = [p["name"] for p in operation["parameters"]]
+        assert "Idempotency-Key" in names
+        assert {"409", "422", "429"} <= set(operation["responses"])
