@@ -20,11 +20,4 @@ AnyKey = Annotated[Access, Scoped(None, bucket="free")]
 @router.get("", summary="Read your rate-limit budget (spends nothing)")
 async def read_rate_limits(access: AnyKey, request: Request) -> Envelope[RateLimitsOut]:
     buckets = await service.budgets(request.app.state, access.principal)
-    return Envelope(
-        data=RateLimitsOut(
-            buckets=[
-                BucketOut(kind=b.kind, limit=b.limit, remaining=b.remaining, reset=b.reset)
-                for b in buckets
-            ]
-        )
-    )
+    return Envelope(data=RateLimitsOut(buckets=[BucketOut.of(b) for b in buckets]))

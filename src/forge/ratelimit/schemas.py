@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from forge.ratelimit.limiter import Budget
+
 
 class BucketOut(BaseModel):
     kind: str = Field(examples=["read"])
@@ -12,6 +14,12 @@ class BucketOut(BaseModel):
     reset: int = Field(
         examples=[1782192060], description="Epoch seconds at which the bucket is full again."
     )
+
+    @classmethod
+    def of(cls, budget: Budget) -> BucketOut:
+        return cls(
+            kind=budget.kind, limit=budget.limit, remaining=budget.remaining, reset=budget.reset
+        )
 
 
 class RateLimitsOut(BaseModel):
