@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -142,3 +144,30 @@ def test_a_redis_that_never_answers_times_out_to_in_process_counting() -> None:
         assert admitted(mute, "k", 2, 3, T0) == 2
         assert mute.health().startswith("redis unreachable (no reply within the timeout)")
         mute.close()
+
+
+def test_counting_is_shared_again_once_redis_is_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RedisBackend, "RETRY_SECONDS", 0.0)
+    port = _closed_port()
+    backend = RedisBackend(f"redis://127.0.0.1:{port}/0", redis_prefix())
+    assert admitted(backend, "k", 3, 1, T0) == 1
+    assert backend.health() != "ok"
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        assert admitted(backend, "k", 3, 5, T0) == 3  # Redis's own fresh count
+        assert backend.health() == "ok"
+        client = redis.Redis(port=port)
+        assert len(client.keys("*rl:k")) == 1
+        client.close()
+    finally:
+        backend.close()
+        server.terminate()
+        server.wait(10)
