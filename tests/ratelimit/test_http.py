@@ -179,3 +179,16 @@ def test_redis_down_is_survived_and_reported(
     checks = ready.json()["data"]["checks"]
     assert checks["database"] == "ok"
     assert checks["rate_limits"].startswith("redis unreachable")
+
+
+def test_ipv6_guessers_are_counted_per_64(
+    app: FastAPI, world: World, settings: Settings, pinned: list[int]
+) -> None:
+    guess = bearer("mfk_test_000000000000000000000000000000000000")
+    statuses = []
+    for host in range(21):
+        with TestClient(app, client=(f"2001:db8:1:2::{host + 1:x}", 40000)) as attacker:
+            statuses.append(attacker.get("/v1/projects", headers=guess).status_code)
+    assert statuses == [401] * 20 + [429]
+    with TestClient(app, client=("2001:db8:1:3::1", 40000)) as neighbour:
+        assert neighbour.get("/v1/projects", headers=guess).status_code == 401

@@ -8,6 +8,8 @@ that address is answered 429 before any key look-up.
 
 from __future__ import annotations
 
+import ipaddress
+
 from starlette.requests import Request
 
 from forge.errors import RateLimited
@@ -57,9 +59,20 @@ async def spend(request: Request, principal: Principal, bucket: str) -> None:
         raise _refusal(budget, f"'{bucket}' requests for this key")
 
 
+def counted_address(address: str) -> str:
+    """IPv6 clients are counted per /64, the block one subscriber usually holds (else each
+    guess could come from a fresh address); IPv4 per address."""
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    except ValueError:
+        return address
+
+
 def refuse_blocked_address(request: Request, address: str) -> None:
     """Before any key look-up: an address that used up its failed authentications waits."""
-    wait = _limiter(request).blocked(address)
+    wait = _limiter(request).blocked(counted_address(address))
     if wait:
         raise RateLimited(
             f"Too many failed authentications from this address; retry in {wait} s.",
@@ -70,7 +83,7 @@ def refuse_blocked_address(request: Request, address: str) -> None:
 
 async def count_failed_authentication(request: Request, address: str) -> None:
     """After a 401: spend from the address's failure bucket; raise 429 once it is empty."""
-    budget = await _limiter(request).failed_authentication(address)
+    budget = await _limiter(request).failed_authentication(counted_address(address))
     _announce(request, budget)
     if not budget.allowed:
         raise _refusal(budget, "failed authentications from this address")
