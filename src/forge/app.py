@@ -14,6 +14,8 @@ from forge.deployments.routes import router as deployments_router
 from forge.http import errors, health, openapi
 from forge.http.errors import ERROR_RESPONSES
 from forge.http.middleware import ContractMiddleware
+from forge.ratelimit.routes import router as ratelimit_router
+from forge.ratelimit.service import build_limiter
 from forge.secrets import compat_routes, masterkey
 from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES, compat_error
 from forge.secrets.routes import router as secrets_router
@@ -51,9 +53,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
     app.state.keyring = _keyring_at_start(settings, app.state.database)
+    app.state.limiter = build_limiter(settings, app.state.database)
     errors.install(app)
     errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
-    for router in (sites_router, tenancy_router, secrets_router, deployments_router):
+    routers = (sites_router, tenancy_router, secrets_router, deployments_router, ratelimit_router)
+    for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     # The seed-002 paths look like catch-alls (/{o}/{p}/envs/…): registered after every /v1

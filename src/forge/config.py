@@ -34,6 +34,9 @@ class Settings:
     # The master key wrapping secret values (forge.crypto.keyring): a keyring file, or one key.
     master_key_file: Path | None = None
     master_key: bytes | None = field(default=None, repr=False)
+    ratelimit_window: int = 60  # seconds the bucket limits are counted over
+    ratelimit_auth_failures: int = 20  # failed authentications per client address per window
+    redis_prefix: str = "forge:"  # every Redis key Forge writes starts with this
 
     @property
     def is_sqlite(self) -> bool:
@@ -126,4 +129,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_positive_int(env, "FORGE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         master_key_file=master_key_file,
         master_key=master_key,
+        ratelimit_window=_positive_int(env, "FORGE_RATELIMIT_WINDOW", 60),
+        ratelimit_auth_failures=_positive_int(env, "FORGE_RATELIMIT_AUTH_FAILURES", 20),
+        redis_prefix=env.get("FORGE_REDIS_PREFIX", "").strip() or "forge:",
     )

@@ -3,7 +3,9 @@
 from forge.audit.models import AuditEvent
 from forge.db import Base
 from forge.deployments.models import Deployment, DeploymentSecret
+from forge.idempotency.models import IdempotencyRecord
 from forge.keys.models import ApiKey, KeySecret
+from forge.ratelimit.models import RateLimitOverride
 from forge.secrets.models import MasterKeyCheck, Secret, SecretVersion
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.tenancy.models import Client, Membership, Project, Team
@@ -18,10 +20,12 @@ __all__ = [
     "DeploymentSecret",
     "Environment",
     "EnvironmentHostname",
+    "IdempotencyRecord",
     "KeySecret",
     "MasterKeyCheck",
     "Membership",
     "Project",
+    "RateLimitOverride",
     "Secret",
     "SecretVersion",
     "Site",

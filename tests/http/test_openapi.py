@@ -89,7 +89,10 @@ def test_authenticated_routes_declare_the_bearer_scheme(document: dict[str, Any]
 def test_every_operation_documents_the_version_header(document: dict[str, Any]) -> None:
     for key, operation in _operations(document).items():
         headers = [p for p in operation["parameters"] if p["in"] == "header"]
-        assert [h["name"] for h in headers] == ["Forge-Version"], key
+        expected = ["Forge-Version"]
+        if key[0] == "POST" and "security" in operation:
+            expected.append("Idempotency-Key")
+        assert [h["name"] for h in headers] == expected, key
         assert versions.LATEST in headers[0]["schema"]["enum"]
 
 

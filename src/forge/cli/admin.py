@@ -6,6 +6,7 @@ import typer
 
 from forge.cli.admin_clients import clients
 from forge.cli.admin_keys import keys_app
+from forge.cli.admin_limits import limits_app
 from forge.cli.admin_secrets import deployments_app, master_key_app
 
 admin = typer.Typer(help="Operator commands (platform admin).", no_args_is_help=True)
@@ -13,3 +14,4 @@ admin.add_typer(clients, name="clients")
 admin.add_typer(keys_app, name="keys")
 admin.add_typer(master_key_app, name="master-key")
 admin.add_typer(deployments_app, name="deployments")
+admin.add_typer(limits_app, name="limits")

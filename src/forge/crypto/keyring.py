@@ -158,8 +158,9 @@ def configured_keyring(settings: Settings) -> Keyring | None:
     return None
 
 
-def write_keyring(keyring: Keyring) -> None:
-    """Atomically replace the keyring file, owner-only from the first byte."""
+def write_keyring(keyring: Keyring, *, only_if_absent: bool = False) -> None:
+    """Atomically replace the keyring file, owner-only from the first byte. With
+    `only_if_absent`, raise FileExistsError instead when another process wrote one first."""
     if keyring.path is None:
         raise ConfigError(
             ENV_VARIABLE,
@@ -173,17 +174,28 @@ def write_keyring(keyring: Keyring) -> None:
         handle.write(keyring.to_json())
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, keyring.path)
+    if only_if_absent:
+        try:
+            os.link(temporary, keyring.path)
+        finally:
+            os.unlink(temporary)
+    else:
+        os.replace(temporary, keyring.path)
     keyring._mtime = keyring.path.stat().st_mtime_ns
 
 
 def generate_embedded(settings: Settings) -> Keyring:
+    """The first start's key. Several processes starting at once all end up with the one
+    that reached the disk first."""
     key = new_master_key()
     key_id = key_id_of(key)
     keyring = Keyring(
         {key_id: key}, key_id, FILE_VARIABLE, embedded_path(settings), {key_id: rfc3339(utcnow())}
     )
-    write_keyring(keyring)
+    try:
+        write_keyring(keyring, only_if_absent=True)
+    except FileExistsError:
+        return read_keyring_file(embedded_path(settings), FILE_VARIABLE)
     return keyring
 
 

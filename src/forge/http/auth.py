@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from forge.config import Settings
 from forge.db import Database
 from forge.errors import AuthenticationFailed, IpNotAllowed
-from forge.http import client_ip
+from forge.http import client_ip, idempotency, ratelimits
 from forge.keys import principal as principals
 from forge.keys.principal import Principal
 
@@ -102,10 +102,10 @@ def check_ip_allowlist(principal: Principal, address: str) -> None:
 def authenticate(request: Request) -> Access:
     state = request.app.state
     database: Database = state.database
-    token = bearer_token(request)
-    principal = principals.resolve(database.reader, token)
-    request.state.key_prefix = principal.key_prefix
     address = caller_ip(request, state.settings)
+    ratelimits.refuse_blocked_address(request, address)
+    principal = principals.resolve(database.reader, bearer_token(request))
+    request.state.key_prefix = principal.key_prefix
     check_ip_allowlist(principal, address)
     return Access(database=database, principal=principal, client_ip=address)
 
@@ -124,16 +124,27 @@ def Scoped(
 
     `bucket` names the rate-limit bucket the route spends from; by default GET/HEAD spend
     `read`, POST `create`, other methods `write`. Action POSTs (roll, purge, …) pass "write";
-    introspection routes pass "free"."""
+    introspection routes pass "free". A POST's Idempotency-Key is looked up before spending
+    (an answer from the store spends `read`) and claimed once the path and scope checks pass."""
 
     async def dependency(request: Request) -> Access:
-        access = authenticate(request)
+        try:
+            access = authenticate(request)
+        except AuthenticationFailed:
+            address = caller_ip(request, request.app.state.settings)
+            await ratelimits.count_failed_authentication(request, address)
+            raise
         access.bucket = bucket_for(request.method, bucket)
         request.state.access = access
+        answered = await idempotency.stored_answer(request, access)
+        await ratelimits.spend(request, access.principal, "read" if answered else access.bucket)
+        if answered is not None:
+            raise answered
         if resolver is not None:
             resolver(access, request.path_params)
         if scope is not None:
             access.principal.require(scope)
+        idempotency.claim(request, access)
         return access
 
     # Read by forge.http.openapi to document each operation's scope and bucket.

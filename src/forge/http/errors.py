@@ -149,15 +149,15 @@ def install(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in (
-        (400, "invalid_request or invalid_version"),
+        (400, "invalid_request (also a malformed Idempotency-Key) or invalid_version"),
         (401, "authentication: missing, malformed, unknown, expired or revoked key"),
         (403, "insufficient_scope, ip_not_allowed or forbidden"),
         (404, "not_found: absent, or outside the key's team, constraint or mode"),
-        (409, "conflict or idempotency_in_progress"),
+        (409, "conflict, or idempotency_in_progress (with Retry-After)"),
         (413, "payload_too_large"),
         (415, "unsupported_media_type"),
-        (422, "validation_error, naming the param"),
-        (429, "rate_limited"),
+        (422, "validation_error, naming the param; or idempotency_key_reused"),
+        (429, "rate_limited, naming the bucket, with Retry-After"),
         (500, "internal"),
     )
 }

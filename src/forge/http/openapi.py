@@ -18,6 +18,15 @@ _VERSION_HEADER = {
     "schema": {"type": "string", "enum": list(versions.SUPPORTED), "default": versions.LATEST},
 }
 
+_IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Up to 255 characters; a retry with the same key and request replays the "
+    "first response (Idempotent-Replayed: true) for 24 hours. See docs/idempotency.md.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
 
 def _declare_path_parameters(path: str, operation: dict[str, Any]) -> None:
     """Routes resolve `{site}`-style parameters in their `Scoped` resolver rather than as
@@ -43,8 +52,10 @@ def build(app: FastAPI) -> dict[str, Any]:
         "bearer": {"type": "http", "scheme": "bearer", "description": "mfk_… or mfs_… key"}
     }
     for path, operations in document["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             _declare_path_parameters(path, operation)
             operation.setdefault("parameters", []).append(_VERSION_HEADER)
+            if method == "post" and "security" in operation:
+                operation["parameters"].append(_IDEMPOTENCY_HEADER)
     app.openapi_schema = document
     return document

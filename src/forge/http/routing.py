@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forge.http import idempotency
 from forge.http.auth import bucket_for, finish_request
 
 
@@ -53,10 +54,15 @@ class ForgeRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 response = await handler(request)
-            except BaseException:
+                # An Idempotency-Key's outcome is stored in the route's own transaction.
+                idempotency.settle_success(request, response)
+                finish_request(request, failed=False)
+            except idempotency.Replayed as replay:
+                return replay.response
+            except BaseException as exc:
                 finish_request(request, failed=True)
+                idempotency.settle_failure(request, exc)
                 raise
-            finish_request(request, failed=False)
             return response
 
         return handle

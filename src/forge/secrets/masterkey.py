@@ -99,7 +99,9 @@ def open_keyring(settings: Settings, database: Database) -> Keyring:
     with database.session() as session:
         if keyring is None:
             known = _known_checks(session)
-            if known:
+            # A process starting beside this one may have just written the embedded keyring.
+            keyring = configured_keyring(settings) if known else generate_embedded(settings)
+            if keyring is None:
                 raise ConfigError(
                     FILE_VARIABLE,
                     f"master key missing: no keyring at {embedded_path(settings)} and none "
@@ -107,7 +109,6 @@ def open_keyring(settings: Settings, database: Database) -> Keyring:
                     f"{', '.join(sorted(known))}; restore the keyring file or set "
                     "FORGE_MASTER_KEY_FILE / FORGE_MASTER_KEY",
                 )
-            keyring = generate_embedded(settings)
         verify(session, keyring)
         register(session, keyring, keyring.current_id)
     return keyring

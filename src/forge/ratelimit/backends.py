@@ -1,0 +1,166 @@
+"""Where the counting happens: GCRA in this process, or in Redis for many processes at once.
+
+GCRA (the generic cell rate algorithm) keeps one number per bucket, its theoretical arrival
+time (TAT): spending `n` units moves it `n × window/limit` into the future, and a spend is
+refused when that would put it more than one window ahead of now. It is a sliding window with no
+edges: a full bucket allows `limit` requests at once and then one every `window/limit`, so
+no boundary ever admits twice the limit (a fixed window does), and nothing drips in the
+background. Times are whole microseconds; a refused spend changes nothing.
+
+Both backends run the same arithmetic. The Redis backend runs it in one server-side Lua script
+(one round trip, atomic, on the Redis server's clock), so any number of processes sharing
+Redis admit exactly the limit between them. When Redis cannot be reached it counts in-process
+(see `RedisBackend`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from forge.ratelimit.resp import RedisFault, ScriptClient
+
+log = logging.getLogger("forge.ratelimit")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    tat_us: int  # the bucket's theoretical arrival time after this decision
+    now_us: int  # the clock the decision was made on
+
+
+class Backend(Protocol):
+    async def spend(
+        self, key: str, limit: int, window_us: int, cost: int, now_us: int | None = None
+    ) -> Verdict:
+        """Spend `cost` units (0: only look) of `limit` per `window_us` from bucket `key`."""
+
+    def health(self) -> str:
+        """ "ok", or why counting is degraded (never fatal: requests keep being served)."""
+
+
+def gcra(tat_us: int | None, now_us: int, limit: int, window_us: int, cost: int) -> Verdict:
+    tat = now_us if tat_us is None or tat_us < now_us else tat_us
+    new_tat = int(tat + cost * window_us / limit)
+    if new_tat - now_us > window_us:
+        return Verdict(False, tat, now_us)
+    return Verdict(True, new_tat, now_us)
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1000
+
+
+class InProcessBackend:
+    """One dict of TATs behind a lock; idle buckets (TAT in the past) are dropped now and then
+    so addresses seen once do not accumulate."""
+
+    FORGET_EVERY = 4096
+
+    def __init__(self) -> None:
+        self._tats: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._spends = 0
+
+    async def spend(
+        self, key: str, limit: int, window_us: int, cost: int, now_us: int | None = None
+    ) -> Verdict:
+        return self.decide(key, limit, window_us, cost, now_us)
+
+    def decide(
+        self, key: str, limit: int, window_us: int, cost: int, now_us: int | None = None
+    ) -> Verdict:
+        now = wall_clock_us() if now_us is None else now_us
+        with self._lock:
+            verdict = gcra(self._tats.get(key), now, limit, window_us, cost)
+            if verdict.allowed and cost:
+                self._tats[key] = verdict.tat_us
+            self._spends += 1
+            if self._spends % self.FORGET_EVERY == 0:
+                self._tats = {k: tat for k, tat in self._tats.items() if tat > now}
+        return verdict
+
+    def health(self) -> str:
+        return "ok"
+
+
+# KEYS[1]: the bucket. ARGV: window (µs), limit, cost, now (µs; empty: the server's clock).
+GCRA_SCRIPT = """
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new_tat = math.floor(tat + cost * window / limit)
+if new_tat - now > window then
+  return {0, tat, now}
+end
+if cost > 0 then
+  redis.call('SET', KEYS[1], string.format('%d', new_tat),
+             'PX', math.ceil((new_tat - now) / 1000) + 1000)
+end
+return {1, new_tat, now}
+"""
+
+
+class RedisBackend:
+    """GCRA in Redis, one EVALSHA per decision, pipelined without blocking the event loop
+    (`resp.ScriptClient`).
+
+    Redis unreachable (refused, timed out, any Redis error): the request is counted by the
+    in-process fallback instead, so requests keep being served (fail open to per-process
+    limits, never to no limits); the fault is logged once per `RETRY_SECONDS`, reported by
+    `health()` on `/readyz` as a non-fatal check, and Redis is not tried again for
+    `RETRY_SECONDS`, so an outage costs one failed attempt per interval, not one per request.
+    """
+
+    RETRY_SECONDS = 5.0
+    TIMEOUT_SECONDS = 0.25
+
+    def __init__(self, url: str, prefix: str, fallback: InProcessBackend | None = None) -> None:
+        self._client = ScriptClient(url, GCRA_SCRIPT, self.TIMEOUT_SECONDS)
+        self._prefix = prefix + "rl:"
+        self._fallback = fallback or InProcessBackend()
+        self._retry_at = 0.0
+        self._fault: str | None = None
+
+    async def spend(
+        self, key: str, limit: int, window_us: int, cost: int, now_us: int | None = None
+    ) -> Verdict:
+        if self._fault is not None and time.monotonic() < self._retry_at:
+            return self._fallback.decide(key, limit, window_us, cost, now_us)
+        try:
+            allowed, tat, now = await self._client.run(
+                [self._prefix + key], [window_us, limit, cost, "" if now_us is None else now_us]
+            )
+        except RedisFault as err:
+            self._trip(err)
+            return self._fallback.decide(key, limit, window_us, cost, now_us)
+        if self._fault is not None:
+            log.warning("rate limiter: Redis reachable again; counting is shared again")
+            self._fault = None
+        return Verdict(bool(allowed), int(tat), int(now))
+
+    def _trip(self, err: RedisFault) -> None:
+        self._fault = f"redis unreachable ({err}); counting in-process"
+        self._retry_at = time.monotonic() + self.RETRY_SECONDS
+        log.warning(
+            "rate limiter: Redis unreachable, counting in-process for %.0f s",
+            self.RETRY_SECONDS,
+            extra={"error": str(err)},
+        )
+
+    def health(self) -> str:
+        return self._fault or "ok"
+
+    def close(self) -> None:
+        self._client.close()

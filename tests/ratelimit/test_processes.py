@@ -1,0 +1,110 @@
+"""Two `forge serve` processes sharing Redis and the database count and claim as one."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from forge.db import Database
+from tests.factories import World
+from tests.ratelimit.conftest import REDIS_URL, forget_prefix, redis_prefix
+
+FORGE = str(Path(sys.executable).parent / "forge")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"forge serve never listened on {port}")
+
+
+@pytest.fixture
+def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    prefix = redis_prefix()
+    env = {
+        **os.environ,
+        "FORGE_DATA_DIR": str(tmp_path / "data"),
+        "FORGE_DATABASE_URL": database_url,
+        "FORGE_REDIS_URL": REDIS_URL,
+        "FORGE_REDIS_PREFIX": prefix,
+        "FORGE_RATELIMIT_READ": "100",
+        "FORGE_RATELIMIT_CREATE": "100",
+        # One unit per 36 s: nothing refills while the burst runs, so the count is exact.
+        "FORGE_RATELIMIT_WINDOW": "3600",
+    }
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen(
+            [FORGE, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            _wait_for(port)
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
+        forget_prefix(prefix)
+
+
+def test_two_processes_admit_exactly_the_limit_between_them(
+    two_servers: list[str], world: World
+) -> None:
+    key = world.owner_key()
+
+    def get(number: int) -> int:
+        base = two_servers[number % 2]
+        return httpx.get(f"{base}/v1/projects", headers=key.headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(get, range(200)))
+    assert (statuses.count(200), statuses.count(429)) == (100, 100)
+
+
+def test_identical_posts_racing_across_processes_make_one_resource(
+    two_servers: list[str], world: World, database: Database
+) -> None:
+    key = world.owner_key()
+    headers = {**key.headers, "Idempotency-Key": "deploy-once"}
+
+    def post(number: int) -> httpx.Response:
+        base = two_servers[number % 2]
+        return httpx.post(f"{base}/v1/projects", headers=headers, json={"slug": "once"}, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(post, range(16)))
+    ran = [a for a in answers if a.status_code == 201 and "idempotent-replayed" not in a.headers]
+    assert len(ran) == 1
+    assert {a.status_code for a in answers} <= {201, 409}
+    replayed = [a for a in answers if a.headers.get("idempotent-replayed") == "true"]
+    assert all(a.json() == ran[0].json() for a in replayed)
+    with database.engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM projects WHERE slug = 'once'"))
+        assert count.scalar() == 1
