@@ -107,6 +107,7 @@ def authenticate(request: Request) -> Access:
     request.state.key_prefix = principal.key_prefix
     address = caller_ip(request, state.settings)
     check_ip_allowlist(principal, address)
+    state.usage.record(principal, address)
     return Access(database=database, principal=principal, client_ip=address)
 
 

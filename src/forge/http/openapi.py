@@ -9,7 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from forge.http import versions
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/v1/secret-scanning/github"})
 
 _VERSION_HEADER = {
     "name": "Forge-Version",

@@ -28,8 +28,10 @@ class ApiKey(Base):
     resource_type: Mapped[str | None] = mapped_column(String(16), default=None)
     resource_id: Mapped[str | None] = mapped_column(String(40), default=None)
     ip_allowlist: Mapped[list[str]] = mapped_column(JSON, default=list)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set once, by whichever process first records the key's `key.expired` audit event.
+    expiry_recorded_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
