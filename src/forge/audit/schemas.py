@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer
 
 from forge.schemas import Timestamp
 
@@ -24,3 +24,8 @@ class AuditEventOut(BaseModel):
     resource_id: str | None
     data: dict[str, Any]
     created_at: Timestamp
+
+    @field_serializer("key_prefix")
+    def _shown(self, prefix: str | None) -> str | None:
+        """Shown like every prefix in the API: `mfk_live_b1c4…`."""
+        return f"{prefix}…" if prefix else None

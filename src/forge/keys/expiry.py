@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from forge.audit import service as audit
-from forge.clock import utcnow
+from forge.clock import rfc3339, utcnow
 from forge.db import Database
 from forge.keys.models import ApiKey
 
@@ -50,7 +50,7 @@ def record_expired(database: Database) -> int:
                 resource_type="api_key",
                 resource_id=key.id,
                 mode=key.mode,
-                data={"expired_at": key.expires_at.isoformat(), "name": key.name},
+                data={"expired_at": rfc3339(key.expires_at), "name": key.name},
             )
             recorded += 1
     return recorded

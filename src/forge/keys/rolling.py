@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from forge.clock import utcnow
+from forge.clock import rfc3339, utcnow
+from forge.errors import NotFound
 from forge.keys import rights
 from forge.keys.models import ApiKey, KeySecret
 from forge.keys.principal import Principal
@@ -53,9 +54,24 @@ def roll(session: Session, caller: Principal, key_id: str, grace: timedelta) -> 
     now = utcnow()
     lock_key(session, key_id, now)
     key = rights.visible_key(session, caller, key_id, for_update=True)
-    require_changeable(key, now)
     # A roll hands over a working secret of the key: the key must lie within the caller's rights.
     rights.check_within(session, caller, key.scopes, rights.key_pin(key), key.owner_type)
+    return _roll_locked(session, key, caller, grace, now)
+
+
+def roll_as_operator(session: Session, key_id: str, grace: timedelta) -> Rolled:
+    now = utcnow()
+    lock_key(session, key_id, now)
+    key = session.get(ApiKey, key_id, with_for_update=True, populate_existing=True)
+    if key is None:
+        raise NotFound(f"No API key {key_id!r}.", param="id")
+    return _roll_locked(session, key, None, grace, now)
+
+
+def _roll_locked(
+    session: Session, key: ApiKey, caller: Principal | None, grace: timedelta, now: datetime
+) -> Rolled:
+    require_changeable(key, now)
     secrets = live_secrets(session, key.id, now)
     current = next(s for s in reversed(secrets) if s.expires_at is None)
     for older in secrets:
@@ -70,10 +86,10 @@ def roll(session: Session, caller: Principal, key_id: str, grace: timedelta) -> 
         key,
         "key.rolled",
         caller,
-        prefix=prefix,
-        previous_prefix=current.prefix,
-        previous_expires_at=current.expires_at.isoformat(),
-        ended_prefixes=[s.prefix for s in secrets if s is not current],
+        prefix=f"{prefix}…",
+        previous_prefix=f"{current.prefix}…",
+        previous_expires_at=rfc3339(current.expires_at),
+        ended_prefixes=[f"{s.prefix}…" for s in secrets if s is not current],
     )
     return Rolled(
         key=key,

@@ -10,7 +10,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from forge.audit import service as audit
-from forge.clock import utcnow
+from forge.clock import rfc3339, utcnow
 from forge.errors import Conflict, NotFound, ValidationFailed
 from forge.keys import rights, tokens
 from forge.keys.models import ApiKey, KeySecret
@@ -128,11 +128,11 @@ def mint(
         key,
         "key.created",
         created_by,
-        prefix=prefix,
+        prefix=f"{prefix}…",
         name=name,
         scopes=key.scopes,
         resource=rights.describe(resource),
-        expires_at=key.expires_at.isoformat(),
+        expires_at=rfc3339(key.expires_at),
     )
     return MintedKey(key=key, secret=secret, prefix=prefix)
 
@@ -223,7 +223,7 @@ def update_key(session: Session, caller: Principal, key_id: str, body: KeyUpdate
         changed=sorted(given),
         scopes=key.scopes,
         resource=rights.describe(pin),
-        expires_at=key.expires_at.isoformat(),
+        expires_at=rfc3339(key.expires_at),
         ip_allowlist=key.ip_allowlist,
     )
     return key
@@ -280,3 +280,20 @@ def self_view(session: Session, caller: Principal) -> tuple[ApiKey, KeySecret | 
         .limit(1)
     )
     return key, previous
+
+
+def get_key(session: Session, key_id: str) -> ApiKey:
+    """For the operator, who sees every key."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"No API key {key_id!r}.", param="id")
+    return key
+
+
+def operator_list(session: Session, team_id: str, revoked: bool | None) -> list[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.team_id == team_id)
+    if revoked is not None:
+        stmt = stmt.where(
+            ApiKey.revoked_at.is_not(None) if revoked else ApiKey.revoked_at.is_(None)
+        )
+    return list(session.scalars(stmt.order_by(ApiKey.id.desc())))

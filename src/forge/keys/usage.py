@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from ulid import ULID
 
 from forge.audit.models import AuditEvent
+from forge.clock import rfc3339
 from forge.db import Database
 from forge.keys import expiry
 from forge.keys.models import KeySecret
@@ -127,7 +128,7 @@ def _add_to_event(event: AuditEvent, minute: Minute) -> None:
     ips = list(dict.fromkeys([*data.get("ips", []), *sorted(minute.ips)]))
     last = max(event.created_at, _moment(minute.last_used))
     data.update(count=data.get("count", 0) + minute.count, ips=ips[:MAX_IPS_PER_MINUTE])
-    data["last_used_at"] = last.isoformat()
+    data["last_used_at"] = rfc3339(last)
     event.data = data
     event.created_at = last
 
@@ -147,10 +148,10 @@ def _new_event(event_id: str, slot: int, minute: Minute) -> AuditEvent:
         resource_type="api_key",
         resource_id=p.key_id,
         data={
-            "minute": _moment(slot * 60).isoformat(),
+            "minute": rfc3339(_moment(slot * 60)),
             "count": minute.count,
             "ips": sorted(minute.ips),
-            "last_used_at": last.isoformat(),
+            "last_used_at": rfc3339(last),
         },
         # The last use in the minute, so `since=T` finds any use at or after T.
         created_at=last,

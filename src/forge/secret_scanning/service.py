@@ -112,7 +112,7 @@ def handle(session: Session, alert: Alert) -> Verdict:
             "key.leaked",
             None,
             audit.SYSTEM_SECRET_SCANNING,
-            prefix=prefix,
+            prefix=f"{prefix}…",
             url=alert.url,
             source=alert.source,
             token_type=alert.type,
