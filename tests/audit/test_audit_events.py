@@ -94,7 +94,9 @@ def test_every_key_event_is_recorded_without_secrets(
         assert secret[9:] not in stored
 
 
-def test_filters_by_prefix_action_and_time(api: TestClient, world: World, database: Database) -> None:
+def test_filters_by_prefix_action_and_time(
+    api: TestClient, world: World, database: Database
+) -> None:
     caller = world.owner_key()
     made = created(api, caller)
     api.get("/v1/api-keys/self", headers=bearer(made["secret"]))

@@ -90,9 +90,7 @@ def test_invalid_field_is_422_naming_it(
 def test_two_pins_at_once_are_422(api: TestClient, world: World) -> None:
     team = world.team()
     site = world.site(team)
-    response = create(
-        api, world.owner_key(team), resource={"site": site.id, "team": team.id}
-    )
+    response = create(api, world.owner_key(team), resource={"site": site.id, "team": team.id})
     assert response.status_code == 422
     assert error(response)["param"] == "resource"
 
@@ -238,7 +236,11 @@ def test_seed_example_answers_the_seed_shape(api: TestClient, world: World) -> N
     caller = world.owner_key(team, mode="live")
     response = api.post(
         "/v1/api-keys",
-        headers={**caller.headers, "Forge-Version": "2026-06-23", "Content-Type": "application/json"},
+        headers={
+            **caller.headers,
+            "Forge-Version": "2026-06-23",
+            "Content-Type": "application/json",
+        },
         content=(
             '{"name": "ci-deploy-bot",'
             ' "scopes": ["sites:read", "deployments:write", "environments:write", "jobs:read"],'
@@ -252,7 +254,14 @@ def test_seed_example_answers_the_seed_shape(api: TestClient, world: World) -> N
     assert body["request_id"].startswith("req_")
     data = body["data"]
     assert set(data) == {
-        "id", "name", "secret", "prefix", "scopes", "resource", "expires_at", "created_at"
+        "id",
+        "name",
+        "secret",
+        "prefix",
+        "scopes",
+        "resource",
+        "expires_at",
+        "created_at",
     }
     assert data["id"].startswith("key_")
     assert data["name"] == "ci-deploy-bot"
@@ -292,7 +301,10 @@ def test_ip_allowlist_accepts_v4_and_v6_cidrs(api: TestClient, world: World) -> 
     detail = api.get(f"/v1/api-keys/{made['id']}", headers=caller.headers).json()["data"]
     # Normalised: host bits cleared, v6 lower-cased, a bare address is a /32.
     assert detail["ip_allowlist"] == [
-        "203.0.113.0/24", "2001:db8::/32", "198.51.100.7/32", "10.0.0.0/8"
+        "203.0.113.0/24",
+        "2001:db8::/32",
+        "198.51.100.7/32",
+        "10.0.0.0/8",
     ]
 
 

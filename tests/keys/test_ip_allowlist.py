@@ -65,7 +65,9 @@ def test_ipv6_allowlist(world: World, proxied_app: FastAPI) -> None:
         assert client.get("/v1/api-keys/self", headers=key.headers).status_code == 403
 
 
-def test_forwarded_for_from_a_trusted_proxy_is_believed(via_proxy: TestClient, world: World) -> None:
+def test_forwarded_for_from_a_trusted_proxy_is_believed(
+    via_proxy: TestClient, world: World
+) -> None:
     key = world.owner_key(ip_allowlist=["198.51.100.0/24"])
     headers = {**key.headers, "X-Forwarded-For": "198.51.100.20"}
     assert via_proxy.get("/v1/api-keys/self", headers=headers).status_code == 200
@@ -102,9 +104,7 @@ def test_the_allowlist_is_checked_before_the_scope(direct: TestClient, world: Wo
     assert error(response)["code"] == "ip_not_allowed"
 
 
-def test_a_patched_allowlist_holds_on_the_next_request(
-    direct: TestClient, world: World
-) -> None:
+def test_a_patched_allowlist_holds_on_the_next_request(direct: TestClient, world: World) -> None:
     key = world.owner_key()
     assert direct.get("/v1/api-keys/self", headers=key.headers).status_code == 200
     patched = direct.patch(

@@ -27,7 +27,10 @@ def test_keys_of_another_team_do_not_exist(api: TestClient, world: World) -> Non
     mine = world.owner_key()
     for method in ("GET", "PATCH", "DELETE"):
         response = api.request(
-            method, f"/v1/api-keys/{theirs.id}", headers=mine.headers, json={} if method == "PATCH" else None
+            method,
+            f"/v1/api-keys/{theirs.id}",
+            headers=mine.headers,
+            json={} if method == "PATCH" else None,
         )
         assert response.status_code == 404, method
         assert error(response)["code"] == "not_found"
@@ -159,7 +162,9 @@ def test_metadata_shape(api: TestClient, world: World) -> None:
 # --- PATCH -----------------------------------------------------------------------------------
 
 
-def test_patch_changes_name_scopes_ttl_allowlist_and_resource(api: TestClient, world: World) -> None:
+def test_patch_changes_name_scopes_ttl_allowlist_and_resource(
+    api: TestClient, world: World
+) -> None:
     team = world.team()
     site = world.site(team)
     caller = world.owner_key(team)
@@ -186,7 +191,9 @@ def test_patch_changes_name_scopes_ttl_allowlist_and_resource(api: TestClient, w
     sites = api.get(f"/v1/sites/{site.id}", headers=bearer(made["secret"]))
     assert sites.status_code == 200
     cleared = api.patch(
-        f"/v1/api-keys/{made['id']}", headers=caller.headers, json={"resource": None, "ip_allowlist": []}
+        f"/v1/api-keys/{made['id']}",
+        headers=caller.headers,
+        json={"resource": None, "ip_allowlist": []},
     ).json()["data"]
     assert cleared["resource"] is None and cleared["ip_allowlist"] == []
 
@@ -246,7 +253,9 @@ def test_patch_cannot_revive_an_expired_key(api: TestClient, world: World) -> No
     made = created(api, caller)
     with world.database.session() as session:
         session.execute(
-            update(ApiKey).where(ApiKey.id == made["id"]).values(expires_at=utcnow() - timedelta(seconds=1))
+            update(ApiKey)
+            .where(ApiKey.id == made["id"])
+            .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     response = api.patch(
         f"/v1/api-keys/{made['id']}", headers=caller.headers, json={"expires_in": "30d"}
@@ -260,7 +269,9 @@ def test_patch_cannot_revive_an_expired_key(api: TestClient, world: World) -> No
 def test_delete_revokes_at_once_and_ends_every_secret(api: TestClient, world: World) -> None:
     caller = world.owner_key()
     made = created(api, caller)
-    rolled = api.post(f"/v1/api-keys/{made['id']}/roll", headers=caller.headers, json={"grace": "1h"})
+    rolled = api.post(
+        f"/v1/api-keys/{made['id']}/roll", headers=caller.headers, json={"grace": "1h"}
+    )
     new_secret = rolled.json()["data"]["secret"]
     for secret in (made["secret"], new_secret):
         assert api.get("/v1/api-keys/self", headers=bearer(secret)).status_code == 200
@@ -298,7 +309,9 @@ def test_expiry_boundary(api: TestClient, world: World) -> None:
     made = created(api, caller)
     with world.database.session() as session:
         session.execute(
-            update(ApiKey).where(ApiKey.id == made["id"]).values(expires_at=utcnow() + timedelta(minutes=1))
+            update(ApiKey)
+            .where(ApiKey.id == made["id"])
+            .values(expires_at=utcnow() + timedelta(minutes=1))
         )
     assert api.get("/v1/api-keys/self", headers=bearer(made["secret"])).status_code == 200
     with world.database.session() as session:

@@ -77,7 +77,9 @@ class Server:
 
 
 @pytest.fixture
-def servers(database_url: str, database: Database, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+def servers(
+    database_url: str, database: Database, tmp_path: Path
+) -> Iterator[tuple[Server, Server]]:
     first = Server(database_url, tmp_path / "a")
     try:
         second = Server(database_url, tmp_path / "b")

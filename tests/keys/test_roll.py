@@ -22,7 +22,9 @@ def _at(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def _roll(api: TestClient, headers: dict[str, str], key_id: str, **body: object) -> dict[str, object]:
+def _roll(
+    api: TestClient, headers: dict[str, str], key_id: str, **body: object
+) -> dict[str, object]:
     response = api.post(f"/v1/api-keys/{key_id}/roll", headers=headers, json=body or None)
     assert response.status_code == 200, response.text
     data: dict[str, object] = response.json()["data"]
@@ -49,14 +51,18 @@ def _live_secrets(database: Database, key_id: str) -> int:
 @pytest.mark.parametrize("grace", ["8d", "169h", "1y", "soon", "-1h", "24"])
 def test_grace_beyond_7_days_or_malformed_is_422(api: TestClient, world: World, grace: str) -> None:
     caller = world.owner_key()
-    response = api.post(f"/v1/api-keys/{caller.id}/roll", headers=caller.headers, json={"grace": grace})
+    response = api.post(
+        f"/v1/api-keys/{caller.id}/roll", headers=caller.headers, json={"grace": grace}
+    )
     assert response.status_code == 422
     assert error(response)["param"] == "grace"
 
 
 def test_unknown_body_field_is_422(api: TestClient, world: World) -> None:
     caller = world.owner_key()
-    response = api.post(f"/v1/api-keys/{caller.id}/roll", headers=caller.headers, json={"grase": "1h"})
+    response = api.post(
+        f"/v1/api-keys/{caller.id}/roll", headers=caller.headers, json={"grase": "1h"}
+    )
     assert response.status_code == 422
     assert error(response)["param"] == "grase"
 
@@ -97,7 +103,11 @@ def test_seed_example_roll_answers_the_seed_shape(api: TestClient, world: World)
     made = created(api, caller)
     response = api.post(
         f"/v1/api-keys/{made['id']}/roll",
-        headers={**caller.headers, "Forge-Version": "2026-06-23", "Content-Type": "application/json"},
+        headers={
+            **caller.headers,
+            "Forge-Version": "2026-06-23",
+            "Content-Type": "application/json",
+        },
         content='{ "grace": "24h" }',
     )
     assert response.status_code == 200, response.text

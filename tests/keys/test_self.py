@@ -22,7 +22,12 @@ def test_self_needs_a_valid_key(api: TestClient) -> None:
 def test_self_needs_no_scope(api: TestClient, world: World) -> None:
     team = world.team()
     site = world.site(team)
-    caller = world.owner_key(team, scopes=["sites:read"], resource=("site", site.id), ip_allowlist=["198.51.100.0/24", "2001:db8::/32"])
+    caller = world.owner_key(
+        team,
+        scopes=["sites:read"],
+        resource=("site", site.id),
+        ip_allowlist=["198.51.100.0/24", "2001:db8::/32"],
+    )
     response = api.get("/v1/api-keys/self", headers=caller.headers)
     assert response.status_code == 200, response.text
     data = response.json()["data"]
@@ -43,7 +48,9 @@ def test_self_needs_no_scope(api: TestClient, world: World) -> None:
 
 def test_self_shows_an_older_secret_in_grace(api: TestClient, world: World) -> None:
     caller = world.owner_key()
-    rolled = api.post(f"/v1/api-keys/{caller.id}/roll", headers=caller.headers, json={"grace": "1h"})
+    rolled = api.post(
+        f"/v1/api-keys/{caller.id}/roll", headers=caller.headers, json={"grace": "1h"}
+    )
     new = rolled.json()["data"]
     for secret in (caller.secret, new["secret"]):
         data = api.get("/v1/api-keys/self", headers=bearer(secret)).json()["data"]
@@ -84,7 +91,9 @@ def test_a_service_token_describes_itself_and_survives_its_minter(
     assert api.get("/v1/api-keys/self", headers=bearer(personal["secret"])).status_code == 401
 
 
-def test_a_personal_key_stops_when_its_client_leaves_the_team(api: TestClient, world: World) -> None:
+def test_a_personal_key_stops_when_its_client_leaves_the_team(
+    api: TestClient, world: World
+) -> None:
     team = world.team()
     person = world.member(team, "member")
     key = world.key(team, person)

@@ -27,9 +27,11 @@ IDENTIFIER = "90a421169f0a406205f1563a953312f0be898d3c7b6c06b681aa86a874555f4a"
 
 
 def _pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,9 @@ def keys_file(tmp_path: Path, scanner: ec.EllipticCurvePrivateKey) -> Path:
 @pytest.fixture
 def scanning_app(settings: Settings, database: Database, keys_file: Path) -> FastAPI:
     configured = load_settings({"FORGE_SECRET_SCANNING_KEYS": str(keys_file)})
-    return create_app(replace(settings, secret_scanning_keys=configured.secret_scanning_keys), database)
+    return create_app(
+        replace(settings, secret_scanning_keys=configured.secret_scanning_keys), database
+    )
 
 
 @pytest.fixture
@@ -255,9 +259,13 @@ def test_a_large_alert_passes_the_contract_middleware(
 
 
 def test_configuration_problems_are_one_line_naming_the_variable(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     rsa_pem = (
-        "-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf\n"
-        "9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END PUBLIC KEY-----\n"
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
     )
     cases = {
         "missing.json": None,

@@ -104,16 +104,13 @@ def keys_list(
     if as_json:
         emit_json(out)
         return
-    table = Table("id", "prefix", "name", "owner", "mode", "expires_at", "revoked_at")
+    table = Table()
+    for column in ("id", "prefix", "name", "owner", "mode", "expires", "state"):
+        table.add_column(column, overflow="fold")
     for k in out:
+        state = "revoked" if k["revoked_at"] else "live"
         table.add_row(
-            k["id"],
-            k["prefix"],
-            k["name"],
-            k["owner"]["id"],
-            k["mode"],
-            k["expires_at"],
-            k["revoked_at"] or "",
+            k["id"], k["prefix"], k["name"], k["owner"]["type"], k["mode"], k["expires_at"], state
         )
     console.print(table)
 
