@@ -352,3 +352,39 @@ def test_reading_it_back_never_shows_the_secret(api: TestClient, world: World) -
         assert response.status_code == 200
         assert made["secret"] not in response.text
         assert "secret_hash" not in response.text
+
+
+def test_a_key_minted_by_a_key_cannot_exceed_it_nor_its_pin(api: TestClient, world: World) -> None:
+    """Escalation through a chain: owner key → K1 (narrow) → K2 must stay within K1."""
+    team = world.team()
+    site = world.site(team)
+    env = world.environment(site)
+    owner = world.owner_key(team)
+    k1 = created(
+        api,
+        owner,
+        scopes=["keys:write", "sites:read", "environments:read"],
+        resource={"site": site.id},
+    )
+    k1_headers = bearer(k1["secret"])
+    k2 = api.post(
+        "/v1/api-keys",
+        headers=k1_headers,
+        json={"name": "k2", "scopes": ["sites:read"], "resource": {"env": env.id}},
+    )
+    assert k2.status_code == 201
+    for body in (
+        {"name": "k2", "scopes": ["sites:write"], "resource": {"site": site.id}},
+        {"name": "k2", "scopes": ["sites:read"]},
+        {"name": "k2", "scopes": "full-access", "resource": {"site": site.id}},
+    ):
+        response = api.post("/v1/api-keys", headers=k1_headers, json=body)
+        assert response.status_code == 403, body
+        assert error(response)["code"] == "forbidden"
+    # And K2 (no keys:write) cannot mint at all.
+    k2_headers = bearer(k2.json()["data"]["secret"])
+    response = api.post(
+        "/v1/api-keys", headers=k2_headers, json={"name": "k3", "scopes": ["sites:read"]}
+    )
+    assert response.status_code == 403
+    assert error(response)["code"] == "insufficient_scope"

@@ -22,8 +22,19 @@ def test_routes_are_described(api: TestClient) -> None:
     assert {"401", "403", "422"} <= set(create["responses"])
     schemas = document["components"]["schemas"]
     assert set(schemas["KeyCreated"]["properties"]) == {
-        "id", "name", "secret", "prefix", "scopes", "resource", "expires_at", "created_at"
+        "id",
+        "name",
+        "secret",
+        "prefix",
+        "scopes",
+        "resource",
+        "expires_at",
+        "created_at",
     }
     assert set(schemas["KeyRolled"]["properties"]) == {
-        "id", "secret", "prefix", "previous_prefix", "previous_expires_at"
+        "id",
+        "secret",
+        "prefix",
+        "previous_prefix",
+        "previous_expires_at",
     }

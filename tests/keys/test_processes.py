@@ -173,3 +173,45 @@ def test_usage_recorded_in_memory_is_written_at_a_clean_shutdown(
         assert secret.last_used_at is not None
         assert secret.last_used_ip == "127.0.0.1"
         assert utcnow() - secret.last_used_at < timedelta(minutes=5)
+
+
+def test_the_seed_curl_examples_work_against_forge_serve(
+    servers: tuple[Server, Server], world: World
+) -> None:
+    """`curl -X POST …/v1/api-keys` and `…/roll` exactly as the seed writes them (host aside)."""
+    a, _b = servers
+    team = world.team()
+    site = world.site(team, mode="live")
+    owner = world.owner_key(team, mode="live")
+    headers = {
+        **owner.headers,
+        "Forge-Version": "2026-06-23",
+        "Content-Type": "application/json",
+    }
+    body = (
+        '{\n"name": "ci-deploy-bot",\n'
+        '"scopes": ["sites:read", "deployments:write", "environments:write", "jobs:read"],\n'
+        f'"resource": {{ "site": "{site.id}" }},\n"expires_in": "90d"\n}}'
+    )
+    create = a.http.post("/v1/api-keys", headers=headers, content=body)
+    assert create.status_code == 201, create.text
+    data = create.json()["data"]
+    assert list(data) == [
+        "id",
+        "name",
+        "secret",
+        "prefix",
+        "scopes",
+        "resource",
+        "expires_at",
+        "created_at",
+    ]
+    assert data["secret"].startswith("mfk_live_") and data["resource"] == {"site": site.id}
+    roll = a.http.post(
+        f"/v1/api-keys/{data['id']}/roll", headers=headers, content='{ "grace": "24h" }'
+    )
+    assert roll.status_code == 200, roll.text
+    rolled = roll.json()["data"]
+    assert list(rolled) == ["id", "secret", "prefix", "previous_prefix", "previous_expires_at"]
+    assert rolled["previous_prefix"] == data["prefix"]
+    assert roll.json()["request_id"].startswith("req_")

@@ -249,3 +249,15 @@ def test_racing_rolls_never_leave_three_live_secrets(world: World, database: Dat
             )
         ).all()
     assert len(current) == 1
+
+
+def test_rolling_an_expired_key_is_409(api: TestClient, world: World) -> None:
+    from forge.keys.models import ApiKey
+
+    caller = world.owner_key()
+    made = created(api, caller)
+    with world.database.session() as session:
+        session.execute(update(ApiKey).where(ApiKey.id == made["id"]).values(expires_at=utcnow()))
+    response = api.post(f"/v1/api-keys/{made['id']}/roll", headers=caller.headers)
+    assert response.status_code == 409
+    assert api.get("/v1/api-keys/self", headers=bearer(made["secret"])).status_code == 401
