@@ -261,3 +261,34 @@ def test_rolling_an_expired_key_is_409(api: TestClient, world: World) -> None:
     response = api.post(f"/v1/api-keys/{made['id']}/roll", headers=caller.headers)
     assert response.status_code == 409
     assert api.get("/v1/api-keys/self", headers=bearer(made["secret"])).status_code == 401
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_roll_racing_a_revocation_never_leaves_a_live_secret(
+    world: World, database: Database, attempt: int
+) -> None:
+    from forge.keys import service as keys
+
+    caller = world.owner_key()
+    principal = resolve(database.reader, caller.secret)
+    start = threading.Barrier(2)
+
+    def roll_it() -> None:
+        start.wait()
+        try:
+            with database.session() as session:
+                rolling.roll(session, principal, caller.id, timedelta(hours=24))
+        except Exception:  # noqa: S110 (a roll after the revocation is a 409)
+            pass
+
+    def revoke_it() -> None:
+        start.wait()
+        with database.session() as session:
+            keys.revoke_key(session, principal, caller.id)
+
+    threads = [threading.Thread(target=roll_it), threading.Thread(target=revoke_it)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _live_secrets(database, caller.id) == 0

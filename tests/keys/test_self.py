@@ -102,3 +102,45 @@ def test_a_personal_key_stops_when_its_client_leaves_the_team(
 
         session.delete(session.get_one(Membership, (team.id, person.id)))
     assert api.get("/v1/api-keys/self", headers=key.headers).status_code == 401
+
+
+def test_both_oauth_prefixes_are_recognised_and_refused(api: TestClient) -> None:
+    for token in ("mfo_at_0123456789abcdef", "mfo_rt_0123456789abcdef"):
+        response = api.get("/v1/api-keys/self", headers=bearer(token))
+        assert response.status_code == 401
+        assert "not supported yet" in error(response)["message"]
+
+
+def test_a_key_travels_only_in_the_authorization_header(api: TestClient, world: World) -> None:
+    key = world.owner_key()
+    in_query = api.get(f"/v1/api-keys/self?api_key={key.secret}")
+    assert in_query.status_code == 400
+    assert "Authorization" in error(in_query)["message"]
+    in_body = api.post(
+        "/v1/api-keys", json={"api_key": key.secret, "name": "x", "scopes": ["sites:read"]}
+    )
+    assert in_body.status_code == 400
+    basic = api.get("/v1/api-keys/self", headers={"Authorization": f"Basic {key.secret}"})
+    assert basic.status_code == 401
+
+
+def test_there_is_no_admin_scope(api: TestClient, world: World) -> None:
+    caller = world.owner_key()
+    for scopes in ("admin", ["admin"], ["admin:write"], ["platform:admin"]):
+        response = api.post(
+            "/v1/api-keys", headers=caller.headers, json={"name": "x", "scopes": scopes}
+        )
+        assert response.status_code == 422, scopes
+        assert error(response)["param"] == "scopes"
+
+
+def test_a_service_token_with_an_allowlist_works_only_from_it(
+    api: TestClient, world: World
+) -> None:
+    team = world.team()
+    runners = world.service_token(team, ip_allowlist=["198.51.100.0/24"])  # the api fixture's IP
+    elsewhere = world.service_token(team, ip_allowlist=["192.0.2.0/24"])
+    assert api.get("/v1/api-keys/self", headers=runners.headers).status_code == 200
+    response = api.get("/v1/api-keys/self", headers=elsewhere.headers)
+    assert response.status_code == 403
+    assert error(response)["code"] == "ip_not_allowed"

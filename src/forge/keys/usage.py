@@ -230,4 +230,7 @@ async def flushing(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         # Clean shutdown: what was recorded since the last tick is written now.
-        flush(database, recorder)
+        try:
+            flush(database, recorder)
+        except Exception:
+            log.exception("key usage could not be written at shutdown")
