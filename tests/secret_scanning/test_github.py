@@ -288,3 +288,21 @@ def test_configuration_problems_are_one_line_naming_the_variable(tmp_path: Path)
 
 def test_unset_means_no_scanner_keys() -> None:
     assert load_settings({}).secret_scanning_keys == ()
+
+
+def test_forge_serve_refuses_to_start_with_a_bad_keys_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from forge.cli.main import app as cli
+
+    bad = tmp_path / "keys.json"
+    bad.write_text("not json")
+    result = CliRunner().invoke(
+        cli,
+        ["serve", "--port", "1"],
+        env={"FORGE_SECRET_SCANNING_KEYS": str(bad), "FORGE_DATA_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "FORGE_SECRET_SCANNING_KEYS" in lines[0]

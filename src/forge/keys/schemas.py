@@ -14,10 +14,17 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from forge.keys import durations
 from forge.keys import scopes as catalogue
 from forge.schemas import Name, RequestBody, ResourceId, Timestamp
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    """A field error whose message reads plainly (no "Value error, " in front)."""
+    return PydanticCustomError("invalid", message)
+
 
 DEFAULT_TTL = timedelta(days=90)
 MAX_TTL = timedelta(days=366)
@@ -31,34 +38,40 @@ PIN_NAMES = {stored: name for name, stored in PIN_TYPES.items()}
 
 def _duration(value: object) -> timedelta:
     if not isinstance(value, str):
-        raise ValueError("must be a duration string such as 90d, 12h, 30m, 45s, 2w or 1y")
-    return durations.parse(value)
+        raise _invalid("must be a duration string such as 90d, 12h, 30m, 45s, 2w or 1y")
+    try:
+        return durations.parse(value)
+    except ValueError as err:
+        raise _invalid(str(err)) from None
 
 
 def _ttl(value: object) -> timedelta:
     ttl = _duration(value)
     if ttl <= timedelta(0) or ttl > MAX_TTL:
-        raise ValueError("must be more than 0s and at most 1y (366d)")
+        raise _invalid("must be more than 0s and at most 1y (366d)")
     return ttl
 
 
 def _grace(value: object) -> timedelta:
     grace = _duration(value)
     if grace > MAX_GRACE:
-        raise ValueError("must be at most 7d (0s ends the old secret at once)")
+        raise _invalid("must be at most 7d (0s ends the old secret at once)")
     return grace
 
 
 def _scopes(requested: object) -> list[str]:
-    if isinstance(requested, str):
-        return catalogue.expand(requested)
-    if not isinstance(requested, list) or not all(isinstance(s, str) for s in requested):
-        raise ValueError("must be a list of scopes or a preset name")
+    if isinstance(requested, list) and not all(isinstance(s, str) for s in requested):
+        raise _invalid("must be a list of scopes or a preset name")
+    if not isinstance(requested, list | str):
+        raise _invalid("must be a list of scopes or a preset name")
     if not requested:
-        raise ValueError("name at least one scope, or a preset")
-    if len(requested) > len(catalogue.ALL_SCOPES):
-        raise ValueError("too many scopes")
-    return catalogue.expand(requested)
+        raise _invalid("name at least one scope, or a preset")
+    if isinstance(requested, list) and len(requested) > len(catalogue.ALL_SCOPES):
+        raise _invalid("too many scopes")
+    try:
+        return catalogue.expand(requested)
+    except ValueError as err:
+        raise _invalid(str(err)) from None
 
 
 def _cidrs(values: list[str]) -> list[str]:
@@ -67,7 +80,7 @@ def _cidrs(values: list[str]) -> list[str]:
         try:
             networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
         except ValueError:
-            raise ValueError(f"{value!r} is not an IPv4 or IPv6 CIDR") from None
+            raise _invalid(f"{value!r} is not an IPv4 or IPv6 CIDR") from None
     return list(dict.fromkeys(networks))
 
 
@@ -118,7 +131,7 @@ class Pin(RequestBody):
     @model_validator(mode="after")
     def _exactly_one(self) -> Pin:
         if len(self.model_fields_set) != 1 or None in self.model_dump(exclude_unset=True).values():
-            raise ValueError("name exactly one of team, project, site or env")
+            raise _invalid("name exactly one of team, project, site or env")
         return self
 
     def as_constraint(self) -> tuple[str, str]:
