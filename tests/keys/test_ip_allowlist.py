@@ -112,3 +112,13 @@ def test_a_patched_allowlist_holds_on_the_next_request(direct: TestClient, world
     )
     assert patched.status_code == 200
     assert direct.get("/v1/api-keys/self", headers=key.headers).status_code == 403
+
+
+def test_an_ipv4_client_on_a_dual_stack_listener_matches_its_ipv4_allowlist(
+    world: World, proxied_app: FastAPI
+) -> None:
+    key = world.owner_key(ip_allowlist=["198.51.100.0/24"])
+    for client in _client(proxied_app, "::ffff:198.51.100.7"):
+        assert client.get("/v1/api-keys/self", headers=key.headers).status_code == 200
+    for client in _client(proxied_app, "::ffff:192.0.2.1"):
+        assert client.get("/v1/api-keys/self", headers=key.headers).status_code == 403
