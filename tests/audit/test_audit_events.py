@@ -56,6 +56,7 @@ def test_invalid_filters_are_422(api: TestClient, world: World) -> None:
     caller = world.owner_key()
     for query, param in (
         ("?since=yesterday", "since"),
+        ("?since=2026-11-23T10:00:00", "since"),  # no zone: ambiguous, refused
         ("?until=2026-13-01T00:00:00Z", "until"),
         ("?limit=101", "limit"),
         ("?action=" + "x" * 65, "action"),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from forge.audit import service
 from forge.audit.models import AuditEvent
@@ -30,8 +30,8 @@ async def list_events(
     action: Annotated[
         str | None, Query(max_length=64, description="e.g. key.used, key.rolled")
     ] = None,
-    since: Annotated[datetime | None, Query(description="RFC 3339, inclusive")] = None,
-    until: Annotated[datetime | None, Query(description="RFC 3339, exclusive")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="RFC 3339, inclusive")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="RFC 3339, exclusive")] = None,
     resource: Annotated[
         str | None, Query(max_length=64, description="The id the event is about")
     ] = None,

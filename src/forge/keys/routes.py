@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from forge.clock import utcnow
 from forge.http.auth import Access, Scoped
@@ -45,7 +45,7 @@ async def list_keys(
     ] = None,
     mode: Annotated[Literal["live", "test"] | None, Query()] = None,
     revoked: Annotated[bool | None, Query()] = None,
-    expiring_before: Annotated[datetime | None, Query(description="RFC 3339")] = None,
+    expiring_before: Annotated[AwareDatetime | None, Query(description="RFC 3339")] = None,
 ) -> ListEnvelope[KeyOut]:
     wanted = service.KeyFilter(
         owner=owner, mode=mode, revoked=revoked, expiring_before=expiring_before
