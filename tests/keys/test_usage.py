@@ -212,3 +212,13 @@ def test_usage_event_ids_are_stable_per_secret_and_minute() -> None:
     assert usage.usage_event_id("ks_1", 100) == usage.usage_event_id("ks_1", 100)
     assert usage.usage_event_id("ks_1", 100) != usage.usage_event_id("ks_2", 100)
     assert usage.usage_event_id("ks_1", 100) < usage.usage_event_id("ks_1", 101)
+
+
+def test_an_overlong_address_does_not_poison_the_flush(world: World, database: Database) -> None:
+    key = world.owner_key()
+    principal = resolve(database.reader, key.secret)
+    recorder = usage.UsageRecorder()
+    scoped = "fe80::1234:5678:9abc:def0%" + "a-very-long-interface-name"
+    recorder.record(principal, scoped)
+    usage.flush(database, recorder)
+    assert _secret(database, key).last_used_ip == scoped[:45]

@@ -119,7 +119,8 @@ def _write_last_used(session: Session, last_used: dict[str, tuple[float, str]]) 
                 KeySecret.id == secret_id,
                 or_(KeySecret.last_used_at.is_(None), KeySecret.last_used_at < when),
             )
-            .values(last_used_at=when, last_used_ip=ip)
+            # The column holds 45 characters (any IPv6 text); a scoped address may be longer.
+            .values(last_used_at=when, last_used_ip=ip[:45])
         )
 
 
