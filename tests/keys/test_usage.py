@@ -80,11 +80,22 @@ def test_the_background_task_flushes_every_few_seconds(
 ) -> None:
     app = create_app(replace(settings, key_usage_flush_seconds=1), database)
     key = world.owner_key()
+    lapsed = world.owner_key()
+    with database.session() as session:
+        session.execute(update(ApiKey).where(ApiKey.id == lapsed.id).values(expires_at=utcnow()))
+
+    def expired_recorded() -> bool:
+        with database.session() as session:
+            return session.get_one(ApiKey, lapsed.id).expiry_recorded_at is not None
+
     for _client in _serve(app, key, 1):
         deadline = time.monotonic() + 10
-        while _secret(database, key).last_used_at is None and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (
+            _secret(database, key).last_used_at is not None and expired_recorded()
+        ):
             time.sleep(0.1)
         assert _secret(database, key).last_used_at is not None
+        assert expired_recorded()  # the same task records `key.expired`
 
 
 def test_last_use_is_shown_per_secret_current_and_previous(
@@ -201,6 +212,9 @@ def test_key_expired_is_recorded_once(world: World, database: Database) -> None:
     assert [e.resource_id for e in events] == [key.id]
     assert events[0].actor_type == "system"
     assert events[0].data["expired_at"].endswith("Z")
+    with database.session() as session:
+        # The revoked key is marked handled too, so the sweep never reads it again.
+        assert session.get_one(ApiKey, revoked.id).expiry_recorded_at is not None
 
 
 def test_a_live_key_gets_no_expired_event(world: World, database: Database) -> None:

@@ -24,13 +24,12 @@ def record_expired(database: Database) -> int:
     now = utcnow()
     recorded = 0
     with database.session() as session:
+        # Served by the index (expiry_recorded_at, expires_at): only keys not yet handled are
+        # read, however many expired long ago. Revoked keys are marked too, without an event,
+        # so they never come back.
         expired = session.scalars(
             select(ApiKey)
-            .where(
-                ApiKey.expires_at <= now,
-                ApiKey.expiry_recorded_at.is_(None),
-                ApiKey.revoked_at.is_(None),
-            )
+            .where(ApiKey.expiry_recorded_at.is_(None), ApiKey.expires_at <= now)
             .limit(BATCH)
         ).all()
         for key in expired:
@@ -39,7 +38,7 @@ def record_expired(database: Database) -> int:
                 .where(ApiKey.id == key.id, ApiKey.expiry_recorded_at.is_(None))
                 .values(expiry_recorded_at=now)
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if claimed.rowcount != 1 or key.revoked_at is not None:  # type: ignore[attr-defined]
                 continue
             audit.record(
                 session,

@@ -20,7 +20,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("expiry_recorded_at", forge.db.UTCDateTime(timezone=True), nullable=True)
         )
-        batch_op.create_index(batch_op.f("ix_api_keys_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index(
+            "ix_api_keys_expiry_pending", ["expiry_recorded_at", "expires_at"], unique=False
+        )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mode", sa.String(length=4), nullable=True))
         batch_op.create_index(
@@ -33,5 +35,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_team_action_created")
         batch_op.drop_column("mode")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_api_keys_expires_at"))
+        batch_op.drop_index("ix_api_keys_expiry_pending")
         batch_op.drop_column("expiry_recorded_at")
