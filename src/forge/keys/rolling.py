@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from forge.clock import rfc3339, utcnow
@@ -19,7 +19,7 @@ from forge.errors import NotFound
 from forge.keys import rights
 from forge.keys.models import ApiKey, KeySecret
 from forge.keys.principal import Principal
-from forge.keys.service import add_secret, record_event, require_changeable
+from forge.keys.service import add_secret, lock_key, record_event, require_changeable
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,6 @@ class Rolled:
     prefix: str
     previous_prefix: str
     previous_expires_at: datetime
-
-
-def lock_key(session: Session, key_id: str, now: datetime) -> None:
-    """Take the key's write lock before reading anything of it (see the module docstring)."""
-    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(updated_at=now))
 
 
 def live_secrets(session: Session, key_id: str, now: datetime) -> list[KeySecret]:
@@ -52,7 +47,7 @@ def live_secrets(session: Session, key_id: str, now: datetime) -> list[KeySecret
 
 def roll(session: Session, caller: Principal, key_id: str, grace: timedelta) -> Rolled:
     now = utcnow()
-    lock_key(session, key_id, now)
+    lock_key(session, key_id)
     key = rights.visible_key(session, caller, key_id, for_update=True)
     # A roll hands over a working secret of the key: the key must lie within the caller's rights.
     rights.check_within(session, caller, key.scopes, rights.key_pin(key), key.owner_type)
@@ -61,7 +56,7 @@ def roll(session: Session, caller: Principal, key_id: str, grace: timedelta) -> 
 
 def roll_as_operator(session: Session, key_id: str, grace: timedelta) -> Rolled:
     now = utcnow()
-    lock_key(session, key_id, now)
+    lock_key(session, key_id)
     key = session.get(ApiKey, key_id, with_for_update=True, populate_existing=True)
     if key is None:
         raise NotFound(f"No API key {key_id!r}.", param="id")
@@ -72,6 +67,7 @@ def _roll_locked(
     session: Session, key: ApiKey, caller: Principal | None, grace: timedelta, now: datetime
 ) -> Rolled:
     require_changeable(key, now)
+    key.updated_at = now
     secrets = live_secrets(session, key.id, now)
     current = next(s for s in reversed(secrets) if s.expires_at is None)
     for older in secrets:

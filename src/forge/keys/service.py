@@ -187,6 +187,13 @@ def secrets_of(session: Session, key_ids: list[str]) -> dict[str, list[KeySecret
     return found
 
 
+def lock_key(session: Session, key_id: str) -> None:
+    """Take the key's write lock before reading anything of it: an UPDATE first, so SQLite
+    takes its write lock and PostgreSQL its row lock. Changes to one key are thus serialised
+    (two rolls, a roll and a revoke, two PATCHes), in one process or many."""
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(updated_at=ApiKey.updated_at))
+
+
 def require_changeable(key: ApiKey, now: datetime) -> None:
     if key.revoked_at is not None:
         raise Conflict(f"API key {key.id!r} is revoked; mint a new one.", param="id")
@@ -196,8 +203,9 @@ def require_changeable(key: ApiKey, now: datetime) -> None:
 
 def update_key(session: Session, caller: Principal, key_id: str, body: KeyUpdate) -> ApiKey:
     """The patched key, as a whole, must lie within the caller's rights (no escalation)."""
-    key = rights.visible_key(session, caller, key_id, for_update=True)
     now = utcnow()
+    lock_key(session, key_id)
+    key = rights.visible_key(session, caller, key_id, for_update=True)
     require_changeable(key, now)
     given = body.model_fields_set
     scopes = body.scopes if "scopes" in given and body.scopes is not None else key.scopes
@@ -261,6 +269,7 @@ def revoke_loaded(
 
 def revoke_key(session: Session, caller: Principal, key_id: str) -> ApiKey:
     """DELETE: any key the caller can see; revoking never widens anything."""
+    lock_key(session, key_id)
     key = rights.visible_key(session, caller, key_id, for_update=True)
     revoke_loaded(session, key, caller)
     return key

@@ -104,6 +104,8 @@ def handle(session: Session, alert: Alert) -> Verdict:
     if found is None:
         return Verdict(token_raw=alert.token, token_type=alert.type, label="false_positive")
     key, prefix = found
+    keys.lock_key(session, key.id)  # on SQLite too: a second alert for it waits, then sees it
+    session.refresh(key)
     revoked = keys.revoke_loaded(session, key, None, audit.SYSTEM_SECRET_SCANNING)
     if revoked or not _already_reported(session, key, alert.url):
         keys.record_event(
