@@ -78,6 +78,13 @@ class World:
         team = team or self.team()
         return self.key(team, self.member(team, "owner"), **options)  # type: ignore[arg-type]
 
+    def role_key(self, team: Team, role: str, **options: object) -> Key:
+        """A personal key of a new member with `role`."""
+        return self.key(team, self.member(team, role), **options)  # type: ignore[arg-type]
+
+    def service_token(self, team: Team, **options: object) -> Key:
+        return self.key(team, None, **options)  # type: ignore[arg-type]
+
     def site(self, team: Team, *, mode: str = "test", slug: str | None = None) -> Site:
         with self.database.session() as session:
             project = tenancy.default_project(session, team.id)

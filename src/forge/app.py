@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
+from forge.audit.routes import router as audit_router
 from forge.config import Settings, load_settings
 from forge.crypto.keyring import Keyring
 from forge.db import Database
@@ -14,8 +17,11 @@ from forge.deployments.routes import router as deployments_router
 from forge.http import errors, health, openapi
 from forge.http.errors import ERROR_RESPONSES
 from forge.http.middleware import ContractMiddleware
+from forge.keys import usage
+from forge.keys.routes import router as keys_router
 from forge.ratelimit.routes import router as ratelimit_router
 from forge.ratelimit.service import build_limiter
+from forge.secret_scanning.routes import router as secret_scanning_router
 from forge.secrets import compat_routes, masterkey
 from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES, compat_error
 from forge.secrets.routes import router as secrets_router
@@ -41,9 +47,17 @@ def _keyring_at_start(settings: Settings, database: Database) -> Keyring | None:
         return None
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state = app.state
+    async with usage.flushing(state.database, state.usage, state.settings.key_usage_flush_seconds):
+        yield
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="Forge API",
         description=DESCRIPTION,
         openapi_url="/v1/openapi.json",
@@ -54,9 +68,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database(settings.database_url)
     app.state.keyring = _keyring_at_start(settings, app.state.database)
     app.state.limiter = build_limiter(settings, app.state.database)
+    app.state.usage = usage.UsageRecorder()
     errors.install(app)
     errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
-    routers = (sites_router, tenancy_router, secrets_router, deployments_router, ratelimit_router)
+    routers = (
+        sites_router,
+        tenancy_router,
+        keys_router,
+        audit_router,
+        secrets_router,
+        deployments_router,
+        ratelimit_router,
+        secret_scanning_router,
+    )
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(health.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,15 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class ScannerKey:
+    """A secret scanner's public key (GitHub's partner-program format), PEM, ECDSA P-256."""
+
+    identifier: str
+    pem: str
+    is_current: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -37,6 +47,8 @@ class Settings:
     ratelimit_window: int = 60  # seconds the bucket limits are counted over
     ratelimit_auth_failures: int = 20  # failed authentications per client address per window
     redis_prefix: str = "forge:"  # every Redis key Forge writes starts with this
+    secret_scanning_keys: tuple[ScannerKey, ...] = ()
+    key_usage_flush_seconds: int = 5
 
     @property
     def is_sqlite(self) -> bool:
@@ -111,6 +123,46 @@ def _master_key(env: Mapping[str, str]) -> tuple[Path | None, bytes | None]:
     return None, None
 
 
+def _scanner_key(entry: object) -> ScannerKey:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("key_identifier"), str):
+        raise ValueError("each public key needs a key_identifier")
+    pem = entry.get("key")
+    if not isinstance(pem, str):
+        raise ValueError(f"key {entry['key_identifier']!r} has no PEM `key`")
+    try:
+        public_key = load_pem_public_key(pem.encode())
+    except ValueError:
+        raise ValueError(f"key {entry['key_identifier']!r} is not a PEM public key") from None
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or public_key.curve.name != (
+        "secp256r1"
+    ):
+        raise ValueError(f"key {entry['key_identifier']!r} is not an ECDSA P-256 key")
+    return ScannerKey(entry["key_identifier"], pem, bool(entry.get("is_current", False)))
+
+
+def _secret_scanning_keys(env: Mapping[str, str]) -> tuple[ScannerKey, ...]:
+    """The scanners' public keys, read from the file the operator names; never fetched."""
+    raw = env.get("FORGE_SECRET_SCANNING_KEYS", "").strip()
+    if not raw:
+        return ()
+    try:
+        document = json.loads(Path(raw).read_text())
+        entries = document["public_keys"]
+        if not isinstance(entries, list):
+            raise ValueError("public_keys must be a list")
+        return tuple(_scanner_key(entry) for entry in entries)
+    except OSError as err:
+        raise ConfigError(
+            "FORGE_SECRET_SCANNING_KEYS", f"cannot read {raw}: {err.strerror}"
+        ) from None
+    except (ValueError, KeyError, TypeError) as err:
+        problem = "no public_keys list" if isinstance(err, KeyError | TypeError) else str(err)
+        raise ConfigError("FORGE_SECRET_SCANNING_KEYS", f"{raw}: {problem}") from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every FORGE_* variable; raise ConfigError naming the first bad one."""
     env = os.environ if env is None else env
@@ -132,4 +184,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ratelimit_window=_positive_int(env, "FORGE_RATELIMIT_WINDOW", 60),
         ratelimit_auth_failures=_positive_int(env, "FORGE_RATELIMIT_AUTH_FAILURES", 20),
         redis_prefix=env.get("FORGE_REDIS_PREFIX", "").strip() or "forge:",
+        secret_scanning_keys=_secret_scanning_keys(env),
+        key_usage_flush_seconds=_positive_int(env, "FORGE_KEY_USAGE_FLUSH_SECONDS", 5),
     )

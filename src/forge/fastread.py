@@ -59,6 +59,13 @@ class FastReader:
         self._connection = None
 
     def fetch_one(self, query: Query, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        rows = self._run(query, params, many=False)
+        return rows[0] if rows else None
+
+    def fetch_all(self, query: Query, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._run(query, params, many=True)
+
+    def _run(self, query: Query, params: tuple[Any, ...], many: bool) -> list[tuple[Any, ...]]:
         sql = query.postgresql if self._postgresql else query.sqlite
         dbapi_error = self._engine.dialect.loaded_dbapi.Error
         with self._lock:
@@ -67,8 +74,10 @@ class FastReader:
                     cursor = self._driver_connection().cursor()
                     try:
                         cursor.execute(sql, params)
-                        row: tuple[Any, ...] | None = cursor.fetchone()
-                        return row
+                        if many:
+                            return list(cursor.fetchall())
+                        row = cursor.fetchone()
+                        return [row] if row is not None else []
                     finally:
                         cursor.close()
                 except dbapi_error:
@@ -76,7 +85,7 @@ class FastReader:
                     self._reset()
                     if attempt == 2:
                         raise
-        return None
+        return []
 
     def close(self) -> None:
         with self._lock:

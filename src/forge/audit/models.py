@@ -18,11 +18,14 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_team_created", "team_id", "created_at"),
         Index("ix_audit_events_key_prefix_created", "key_prefix", "created_at"),
+        Index("ix_audit_events_team_action_created", "team_id", "action", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("evt"))
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(String(64))
+    # The mode of the key or resource the event is about: a test key never sees live events.
+    mode: Mapped[str | None] = mapped_column(String(4), default=None)
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str | None] = mapped_column(String(40), default=None)
     key_id: Mapped[str | None] = mapped_column(String(40), default=None)

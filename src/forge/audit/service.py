@@ -1,13 +1,21 @@
-"""Recording audit events. Callers pass names and ids only, never secrets or values."""
+"""Recording and reading audit events. Callers pass names and ids only, never secrets or values."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from forge.audit.models import AuditEvent
+from forge.errors import Forbidden
 from forge.keys.principal import Principal
+
+# Actor ids of events no principal caused (`actor_type` "system").
+SYSTEM_FORGE = "forge"
+SYSTEM_SECRET_SCANNING = "github-secret-scanning"  # noqa: S105 (a name, not a secret)
 
 
 def record(
@@ -19,13 +27,22 @@ def record(
     resource_type: str | None = None,
     resource_id: str | None = None,
     data: dict[str, Any] | None = None,
+    mode: str | None = None,
+    system: str | None = None,
 ) -> AuditEvent:
-    """Add an event to the caller's unit of work; `actor=None` means the operator CLI."""
+    """Add an event to the caller's unit of work. `actor=None` means the operator CLI, unless
+    `system` names the part of Forge that acted (the expiry sweep, the secret scanner)."""
+    if actor is not None:
+        actor_type, actor_id = ("client", actor.client_id) if actor.client_id else ("team", None)
+        actor_id = actor_id or actor.team_id
+    else:
+        actor_type, actor_id = ("system", system) if system else ("operator", None)
     event = AuditEvent(
         team_id=team_id,
         action=action,
-        actor_type=("client" if actor.client_id else "team") if actor else "operator",
-        actor_id=(actor.client_id or actor.team_id) if actor else None,
+        mode=mode or (actor.mode if actor else None),
+        actor_type=actor_type,
+        actor_id=actor_id,
         key_id=actor.key_id if actor else None,
         key_prefix=actor.key_prefix if actor else None,
         resource_type=resource_type,
@@ -34,3 +51,39 @@ def record(
     )
     session.add(event)
     return event
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    key_prefix: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    resource: str | None = None
+
+
+def visible_events(principal: Principal, wanted: EventFilter) -> Select[AuditEvent]:
+    """The team's events in the key's mode (and mode-less team events), filtered.
+
+    The log spans the whole team, so a key pinned below the team may not read it."""
+    if principal.constraint is not None and principal.constraint.type != "team":
+        raise Forbidden(
+            "The audit log covers the whole team; this key is pinned to "
+            f"{principal.constraint.type} {principal.constraint.id}.",
+            param="key",
+        )
+    stmt = select(AuditEvent).where(
+        AuditEvent.team_id == principal.team_id,
+        or_(AuditEvent.mode == principal.mode, AuditEvent.mode.is_(None)),
+    )
+    if wanted.key_prefix is not None:
+        stmt = stmt.where(AuditEvent.key_prefix == wanted.key_prefix.rstrip("…"))
+    if wanted.action is not None:
+        stmt = stmt.where(AuditEvent.action == wanted.action)
+    if wanted.since is not None:
+        stmt = stmt.where(AuditEvent.created_at >= wanted.since)
+    if wanted.until is not None:
+        stmt = stmt.where(AuditEvent.created_at < wanted.until)
+    if wanted.resource is not None:
+        stmt = stmt.where(AuditEvent.resource_id == wanted.resource)
+    return stmt

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
+from rich.table import Table
 
 from forge.cli.output import console, domain_errors_to_exit, emit_json, fail, operator_database
-from forge.clock import rfc3339
+from forge.clock import rfc3339, utcnow
 from forge.errors import ForgeError
+from forge.keys import presenters, rolling
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
+from forge.keys.models import ApiKey, KeySecret
+from forge.keys.schemas import KeyRoll
 
 keys_app = typer.Typer(help="API keys and service tokens.", no_args_is_help=True)
 
@@ -77,3 +82,79 @@ def keys_revoke(key_id: str) -> None:
     except ForgeError as err:
         domain_errors_to_exit(err)
     console.print(f"key {key_id} revoked")
+
+
+def _key_json(key: ApiKey, secrets: list[KeySecret]) -> dict[str, Any]:
+    return presenters.key_out(key, secrets, utcnow()).model_dump(mode="json")
+
+
+@keys_app.command("list")
+def keys_list(
+    team: Annotated[str, typer.Option("--team", help="Team id")],
+    revoked: Annotated[
+        bool | None, typer.Option("--revoked/--live", help="Only revoked / only unrevoked")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List a team's keys (metadata only, both modes, every owner)."""
+    with operator_database().session() as session:
+        rows = keys.operator_list(session, team, revoked)
+        secrets = keys.secrets_of(session, [k.id for k in rows])
+        out = [_key_json(k, secrets[k.id]) for k in rows]
+    if as_json:
+        emit_json(out)
+        return
+    table = Table()
+    for column in ("id", "prefix", "name", "owner", "mode", "expires", "state"):
+        table.add_column(column, overflow="fold")
+    for k in out:
+        state = "revoked" if k["revoked_at"] else "live"
+        table.add_row(
+            k["id"], k["prefix"], k["name"], k["owner"]["type"], k["mode"], k["expires_at"], state
+        )
+    console.print(table)
+
+
+@keys_app.command("show")
+def keys_show(key_id: str) -> None:
+    """One key's metadata, with each secret's last use (JSON)."""
+    try:
+        with operator_database().session() as session:
+            key = keys.get_key(session, key_id)
+            out = _key_json(key, keys.secrets_of(session, [key.id])[key.id])
+    except ForgeError as err:
+        domain_errors_to_exit(err)
+    emit_json(out)
+
+
+@keys_app.command("roll")
+def keys_roll(
+    key_id: str,
+    grace: Annotated[str, typer.Option("--grace", help="0s to 7d")] = "24h",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Roll a key to a new secret (printed once); the old one lives for --grace."""
+    try:
+        body = KeyRoll.model_validate({"grace": grace})
+    except ValidationError as err:
+        fail(f"--grace: {err.errors()[0]['msg']}")
+    try:
+        with operator_database().session() as session:
+            rolled = rolling.roll_as_operator(session, key_id, body.grace)
+            out = {
+                "id": rolled.key.id,
+                "secret": rolled.secret,
+                "prefix": presenters.shown(rolled.prefix),
+                "previous_prefix": presenters.shown(rolled.previous_prefix),
+                "previous_expires_at": rfc3339(rolled.previous_expires_at),
+            }
+    except ForgeError as err:
+        domain_errors_to_exit(err)
+    if as_json:
+        emit_json(out)
+    else:
+        console.print(
+            f"key {key_id} rolled; {out['previous_prefix']} works until "
+            f"{out['previous_expires_at']}. The new secret (shown once):"
+        )
+        console.print(out["secret"], markup=False, highlight=False)

@@ -13,6 +13,7 @@ therefore runs one query at a time; capacity comes from more processes (`forge s
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any, Literal
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from forge.config import Settings
+from forge.config import IPNetwork, Settings
 from forge.db import Database
 from forge.errors import AuthenticationFailed, IpNotAllowed
 from forge.http import client_ip, idempotency, ratelimits
@@ -46,6 +47,12 @@ class Access:
         if self._session is None:
             self._session = self.database.sessions()
         return self._session
+
+    def end_transaction(self) -> None:
+        """Commit what the session did so far (reads, in practice); it carries on afterwards
+        in a new transaction, its loaded objects still usable."""
+        if self._session is not None:
+            self._session.commit()
 
     def finish(self, failed: bool) -> None:
         if self._session is None:
@@ -88,6 +95,12 @@ def caller_ip(request: Request, settings: Settings) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """Parsed once per distinct allowlist, not on every request."""
+    return tuple(ipaddress.ip_network(cidr) for cidr in cidrs)
+
+
 def check_ip_allowlist(principal: Principal, address: str) -> None:
     if not principal.ip_allowlist:
         return
@@ -95,7 +108,10 @@ def check_ip_allowlist(principal: Principal, address: str) -> None:
         ip = ipaddress.ip_address(address)
     except ValueError:
         raise IpNotAllowed("This key may not be used from this address.") from None
-    if not any(ip in ipaddress.ip_network(cidr) for cidr in principal.ip_allowlist):
+    # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; match them as IPv4.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if not any(ip in network for network in _networks(principal.ip_allowlist)):
         raise IpNotAllowed(f"This key may not be used from {address}.")
 
 
@@ -107,6 +123,7 @@ def authenticate(request: Request) -> Access:
     principal = principals.resolve(database.reader, bearer_token(request))
     request.state.key_prefix = principal.key_prefix
     check_ip_allowlist(principal, address)
+    state.usage.record(principal, address)
     return Access(database=database, principal=principal, client_ip=address)
 
 

@@ -109,6 +109,9 @@ def claim(request: Request, access: Access) -> None:
         return
     key, wanted = pending
     caller = Caller.of(access.principal)
+    # The claim commits on its own so a racing twin sees it. End whatever the resolvers read
+    # first: on SQLite an open transaction holds the write lock the claim needs.
+    access.end_transaction()
     _sweeper.maybe_sweep(access.database)
     with access.database.session() as session:
         stored = service.claim(session, caller, key, wanted, utcnow())

@@ -37,6 +37,8 @@ CREDENTIAL_NAMES = frozenset(
     {"api_key", "apikey", "api-key", "key", "token", "access_token", "auth", "authorization"}
 )
 CREDENTIAL_PREFIXES = ("mfk_", "mfs_", "mfo_")
+# A key's public prefix (`mfk_live_b1c4…`, as the audit-log filter takes it) is no credential.
+_PUBLIC_PREFIX = re.compile(r"^mf[ks]_(?:live|test)_[0-9A-Za-z]{0,4}…?$")
 
 _CREDENTIALS_ELSEWHERE = (
     "Credentials are accepted only in the Authorization header (Bearer); "
@@ -46,7 +48,9 @@ _CREDENTIALS_ELSEWHERE = (
 
 def _credential_in_query(query_string: bytes) -> bool:
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if name.lower() in CREDENTIAL_NAMES or value.startswith(CREDENTIAL_PREFIXES):
+        if name.lower() in CREDENTIAL_NAMES:
+            return True
+        if value.startswith(CREDENTIAL_PREFIXES) and not _PUBLIC_PREFIX.match(value):
             return True
     return False
 

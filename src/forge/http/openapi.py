@@ -55,7 +55,7 @@ def build(app: FastAPI) -> dict[str, Any]:
         for method, operation in operations.items():
             _declare_path_parameters(path, operation)
             operation.setdefault("parameters", []).append(_VERSION_HEADER)
-            if method == "post" and "security" in operation:
+            if method == "post" and operation.get("security"):
                 operation["parameters"].append(_IDEMPOTENCY_HEADER)
     app.openapi_schema = document
     return document

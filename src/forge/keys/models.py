@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forge.clock import utcnow
@@ -14,6 +14,8 @@ from forge.ids import new_id
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    # The expiry sweep reads only keys whose expiry is not yet handled (forge.keys.expiry).
+    __table_args__ = (Index("ix_api_keys_expiry_pending", "expiry_recorded_at", "expires_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("key"))
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
@@ -30,6 +32,8 @@ class ApiKey(Base):
     ip_allowlist: Mapped[list[str]] = mapped_column(JSON, default=list)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set once, by whichever process first records the key's `key.expired` audit event.
+    expiry_recorded_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

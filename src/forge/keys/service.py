@@ -1,23 +1,23 @@
-"""Minting and revoking keys: the rules, no HTTP. The plaintext leaves only as a return value."""
+"""Minting, changing and revoking keys: the rules, no HTTP. The plaintext leaves only as a
+return value. Who may see which key, and the no-escalation checks, live in `keys.rights`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from forge.audit import service as audit
-from forge.clock import utcnow
-from forge.errors import NotFound, ValidationFailed
-from forge.keys import tokens
+from forge.clock import rfc3339, utcnow
+from forge.errors import Conflict, NotFound, ValidationFailed
+from forge.keys import rights, tokens
 from forge.keys.models import ApiKey, KeySecret
 from forge.keys.principal import Principal
+from forge.keys.schemas import DEFAULT_TTL as DEFAULT_TTL  # re-exported for mint's callers
+from forge.keys.schemas import MAX_TTL, KeyCreate, KeyUpdate
 from forge.tenancy.models import Client, Membership, Team
-
-DEFAULT_TTL = timedelta(days=90)
-MAX_TTL = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,14 @@ class Owner:
     @property
     def family(self) -> str:
         return tokens.FAMILY_PERSONAL if self.client_id else tokens.FAMILY_SERVICE
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    owner: str | None = None  # "client" | "team"
+    mode: str | None = None
+    revoked: bool | None = None
+    expiring_before: datetime | None = None
 
 
 def owner_for(session: Session, owner_id: str, team_id: str | None = None) -> Owner:
@@ -60,6 +68,27 @@ def ttl_within_limits(ttl: timedelta) -> timedelta:
     if ttl <= timedelta(0) or ttl > MAX_TTL:
         raise ValidationFailed("expires_in must be more than 0 and at most 1y.", param="expires_in")
     return ttl
+
+
+def record_event(
+    session: Session,
+    key: ApiKey,
+    action: str,
+    actor: Principal | None,
+    system: str | None = None,
+    **data: object,
+) -> None:
+    audit.record(
+        session,
+        team_id=key.team_id,
+        action=action,
+        actor=actor,
+        resource_type="api_key",
+        resource_id=key.id,
+        data=data,
+        mode=key.mode,
+        system=system,
+    )
 
 
 def mint(
@@ -93,14 +122,16 @@ def mint(
     session.add(key)
     session.flush()
     secret, prefix = add_secret(session, key)
-    audit.record(
+    record_event(
         session,
-        team_id=key.team_id,
-        action="key.created",
-        actor=created_by,
-        resource_type="api_key",
-        resource_id=key.id,
-        data={"prefix": prefix, "scopes": key.scopes, "mode": mode},
+        key,
+        "key.created",
+        created_by,
+        prefix=f"{prefix}…",
+        name=name,
+        scopes=key.scopes,
+        resource=rights.describe(resource),
+        expires_at=rfc3339(key.expires_at),
     )
     return MintedKey(key=key, secret=secret, prefix=prefix)
 
@@ -114,26 +145,163 @@ def add_secret(session: Session, key: ApiKey) -> tuple[str, str]:
     return secret, prefix
 
 
+def create_key(session: Session, caller: Principal, body: KeyCreate) -> MintedKey:
+    """A key minted through the API: the caller's mode, within the caller's rights."""
+    rights.check_can_mint(caller, body.owner)
+    pin = body.resource.as_constraint() if body.resource else None
+    rights.check_within(session, caller, body.scopes, pin, body.owner)
+    return mint(
+        session,
+        owner=Owner(
+            team_id=caller.team_id, client_id=caller.client_id if body.owner == "client" else None
+        ),
+        mode=caller.mode,
+        name=body.name,
+        scopes=body.scopes,
+        created_by=caller,
+        ttl=body.expires_in,
+        resource=pin,
+        ip_allowlist=body.ip_allowlist,
+    )
+
+
+def list_keys(session: Session, caller: Principal, wanted: KeyFilter) -> Select[ApiKey]:
+    stmt = rights.visible_keys(session, caller)
+    if wanted.owner is not None:
+        stmt = stmt.where(ApiKey.owner_type == wanted.owner)
+    if wanted.mode is not None:
+        stmt = stmt.where(ApiKey.mode == wanted.mode)
+    if wanted.revoked is not None:
+        revoked = ApiKey.revoked_at.is_not(None)
+        stmt = stmt.where(revoked if wanted.revoked else ~revoked)
+    if wanted.expiring_before is not None:
+        stmt = stmt.where(ApiKey.expires_at < wanted.expiring_before)
+    return stmt
+
+
+def secrets_of(session: Session, key_ids: list[str]) -> dict[str, list[KeySecret]]:
+    found: dict[str, list[KeySecret]] = {key_id: [] for key_id in key_ids}
+    stmt = select(KeySecret).where(KeySecret.key_id.in_(key_ids)).order_by(KeySecret.id.desc())
+    for secret in session.scalars(stmt):
+        found[secret.key_id].append(secret)
+    return found
+
+
+def lock_key(session: Session, key_id: str) -> None:
+    """Take the key's write lock before reading anything of it: an UPDATE first, so SQLite
+    takes its write lock and PostgreSQL its row lock. Changes to one key are thus serialised
+    (two rolls, a roll and a revoke, two PATCHes), in one process or many."""
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(updated_at=ApiKey.updated_at))
+
+
+def require_changeable(key: ApiKey, now: datetime) -> None:
+    if key.revoked_at is not None:
+        raise Conflict(f"API key {key.id!r} is revoked; mint a new one.", param="id")
+    if key.expires_at <= now:
+        raise Conflict(f"API key {key.id!r} has expired; mint a new one.", param="id")
+
+
+def update_key(session: Session, caller: Principal, key_id: str, body: KeyUpdate) -> ApiKey:
+    """The patched key, as a whole, must lie within the caller's rights (no escalation)."""
+    now = utcnow()
+    lock_key(session, key_id)
+    key = rights.visible_key(session, caller, key_id, for_update=True)
+    require_changeable(key, now)
+    given = body.model_fields_set
+    scopes = body.scopes if "scopes" in given and body.scopes is not None else key.scopes
+    pin = rights.key_pin(key)
+    if "resource" in given:
+        pin = body.resource.as_constraint() if body.resource else None
+    rights.check_within(session, caller, scopes, pin, key.owner_type)
+    if "name" in given and body.name is not None:
+        key.name = body.name
+    key.scopes = sorted(scopes)
+    key.resource_type, key.resource_id = pin if pin else (None, None)
+    if "expires_in" in given and body.expires_in is not None:
+        key.expires_at = now + body.expires_in
+    if "ip_allowlist" in given:
+        key.ip_allowlist = body.ip_allowlist or []
+    key.updated_at = now
+    record_event(
+        session,
+        key,
+        "key.updated",
+        caller,
+        changed=sorted(given),
+        scopes=key.scopes,
+        resource=rights.describe(pin),
+        expires_at=rfc3339(key.expires_at),
+        ip_allowlist=key.ip_allowlist,
+    )
+    return key
+
+
+def end_secrets(session: Session, key: ApiKey, now: datetime) -> None:
+    session.execute(
+        update(KeySecret)
+        .where(KeySecret.key_id == key.id, KeySecret.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
 def revoke(session: Session, key_id: str, actor: Principal | None) -> ApiKey:
     """Ends the key and every secret of it at once; the next request anywhere gets 401."""
+    key = session.get(ApiKey, key_id, with_for_update=True)
+    if key is None:
+        raise NotFound(f"No API key {key_id!r}.", param="id")
+    revoke_loaded(session, key, actor)
+    return key
+
+
+def revoke_loaded(
+    session: Session, key: ApiKey, actor: Principal | None, system: str | None = None
+) -> bool:
+    """True when this call revoked the key (False: it already was)."""
+    if key.revoked_at is not None:
+        return False
+    now = utcnow()
+    key.revoked_at = now
+    key.updated_at = now
+    end_secrets(session, key, now)
+    record_event(session, key, "key.revoked", actor, system)
+    return True
+
+
+def revoke_key(session: Session, caller: Principal, key_id: str) -> ApiKey:
+    """DELETE: any key the caller can see; revoking never widens anything."""
+    lock_key(session, key_id)
+    key = rights.visible_key(session, caller, key_id, for_update=True)
+    revoke_loaded(session, key, caller)
+    return key
+
+
+def self_view(session: Session, caller: Principal) -> tuple[ApiKey, KeySecret | None]:
+    """The calling key, and its older secret if one is still in its grace window."""
+    key = session.get_one(ApiKey, caller.key_id)
+    previous = session.scalar(
+        select(KeySecret)
+        .where(
+            KeySecret.key_id == key.id,
+            KeySecret.revoked_at.is_(None),
+            KeySecret.expires_at > utcnow(),
+        )
+        .limit(1)
+    )
+    return key, previous
+
+
+def get_key(session: Session, key_id: str) -> ApiKey:
+    """For the operator, who sees every key."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"No API key {key_id!r}.", param="id")
-    if key.revoked_at is None:
-        now = utcnow()
-        key.revoked_at = now
-        key.updated_at = now
-        session.execute(
-            update(KeySecret)
-            .where(KeySecret.key_id == key.id, KeySecret.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        audit.record(
-            session,
-            team_id=key.team_id,
-            action="key.revoked",
-            actor=actor,
-            resource_type="api_key",
-            resource_id=key.id,
-        )
     return key
+
+
+def operator_list(session: Session, team_id: str, revoked: bool | None) -> list[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.team_id == team_id)
+    if revoked is not None:
+        stmt = stmt.where(
+            ApiKey.revoked_at.is_not(None) if revoked else ApiKey.revoked_at.is_(None)
+        )
+    return list(session.scalars(stmt.order_by(ApiKey.id.desc())))

@@ -11,6 +11,7 @@ from forge.clock import utcnow
 from forge.config import Settings
 from forge.db import Database
 from forge.errors import NotFound, ValidationFailed
+from forge.fastread import Query
 from forge.keys.models import ApiKey
 from forge.keys.principal import Principal
 from forge.ratelimit.backends import Backend, InProcessBackend, RedisBackend
@@ -47,17 +48,14 @@ async def budgets(app_state: Any, principal: Principal) -> list[Budget]:
     return [await limiter.peek(principal, bucket) for bucket in BUCKETS]
 
 
+_ALL_OVERRIDES = Query('SELECT scope_type, scope_id, bucket, "limit" FROM rate_limit_overrides')
+
+
 def load_overrides(database: Database) -> OverrideTable:
-    with database.sessions() as session:
-        rows = session.execute(
-            select(
-                RateLimitOverride.scope_type,
-                RateLimitOverride.scope_id,
-                RateLimitOverride.bucket,
-                RateLimitOverride.limit,
-            )
-        )
-        return {(kind, scope_id, bucket): limit for kind, scope_id, bucket, limit in rows}
+    """Read on the driver-level reader: this runs inside requests, which may already hold a
+    session (a second one would wait on the first's SQLite write lock)."""
+    rows = database.reader.fetch_all(_ALL_OVERRIDES)
+    return {(kind, scope_id, bucket): limit for kind, scope_id, bucket, limit in rows}
 
 
 def _check_target(session: Session, scope_type: str, scope_id: str) -> None:
