@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forge.errors import (
@@ -27,6 +27,7 @@ from forge.errors import (
 from forge.http import versions
 from forge.http.context import REQUEST_ID
 from forge.http.errors import error_body
+from forge.http.fastpath import FastPath
 from forge.ids import new_id
 from forge.logs import access_log
 
@@ -75,9 +76,10 @@ def _is_json(content_type: str) -> bool:
 
 
 class ContractMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, fastpath: FastPath) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.fastpath = fastpath
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,17 +106,24 @@ class ContractMiddleware:
                 message = {**message, "body": b""}
             if message["type"] == "http.response.start":
                 status = message["status"]
-                out = MutableHeaders(scope=message)
-                out["Request-Id"] = request_id
-                out["Forge-Version"] = version
-                for name, value in state.get("response_headers", {}).items():
-                    out[name] = value
+                # Appended as raw pairs: no route sets these, and MutableHeaders rescans the
+                # whole list on every assignment.
+                extra = [(b"request-id", request_id.encode()), (b"forge-version", version.encode())]
+                extra += [
+                    (name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in state.get("response_headers", {}).items()
+                ]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         try:
             version = versions.resolve(headers.get("forge-version"))
             replay = await self._checked_body(scope, receive, headers)
-            await self.app(scope, replay, send_with_headers)
+            direct = self.fastpath.match(scope["path"]) if scope["method"] == "GET" else None
+            if direct is not None:
+                await self.fastpath.serve(*direct, scope, replay, send_with_headers)
+            else:
+                await self.app(scope, replay, send_with_headers)
         except ForgeError as err:
             await self._send_error(err, send_with_headers, scope["path"])
         except Exception:
