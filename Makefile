@@ -32,3 +32,7 @@ test: lint test-sqlite test-postgresql
 
 bench: install
 	$(BIN)/python bench/api_throughput.py
+	$(BIN)/python bench/ratelimit_overhead.py
+	$(BIN)/python bench/ratelimit_throughput.py
+	$(BIN)/python bench/key_usage.py
+	$(BIN)/python bench/secret_lists.py
