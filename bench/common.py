@@ -86,13 +86,16 @@ def forge_instance(
             server.wait(10)
 
 
-@contextmanager
-def bare_instance() -> Iterator[int]:
+def uvicorn_server(
+    target: str, *options: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """An app of this folder served by the uvicorn CLI with the settings `forge serve` uses."""
     port = free_port()
     server = subprocess.Popen(
         [
             str(VENV_BIN / "uvicorn"),
-            "bare_app:app",
+            target,
+            *options,
             "--port",
             str(port),
             "--loop",
@@ -104,11 +107,18 @@ def bare_instance() -> Iterator[int]:
             "warning",
         ],
         cwd=Path(__file__).parent,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    wait_until_listening(port)
+    return server, port
+
+
+@contextmanager
+def bare_instance() -> Iterator[int]:
+    server, port = uvicorn_server("bare_app:app")
     try:
-        wait_until_listening(port)
         yield port
     finally:
         server.terminate()

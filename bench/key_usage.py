@@ -26,7 +26,7 @@ import tempfile
 import timeit
 from pathlib import Path
 
-from common import VENV_BIN, forge_instance, free_port, wait_until_listening, wrk
+from common import forge_instance, uvicorn_server, wrk
 
 ROUNDS = 8
 SECONDS = 4
@@ -70,30 +70,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def serve(factory: str, data_dir: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(VENV_BIN / "uvicorn"),
-            f"usage_apps:{factory}",
-            "--factory",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=Path(__file__).parent,
-        # The limiter still counts every request; its budget is just out of the way.
-        env={**os.environ, "FORGE_DATA_DIR": data_dir, "FORGE_RATELIMIT_READ": "1000000000"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until_listening(port)
-    return server, port
+    # The limiter still counts every request; its budget is just out of the way.
+    env = {**os.environ, "FORGE_DATA_DIR": data_dir, "FORGE_RATELIMIT_READ": "1000000000"}
+    return uvicorn_server(f"usage_apps:{factory}", "--factory", env=env)
 
 
 def main(control: bool) -> int:

@@ -30,8 +30,9 @@ BACKEND = os.environ.get("FORGE_TEST_DATABASE", "sqlite")
 PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
-def _postgres_database(worker_id: str) -> Iterator[str]:
-    name = f"forge_test_{uuid.uuid4().hex[:12]}_{worker_id}"
+def postgres_database(label: str) -> Iterator[str]:
+    """A throw-away PostgreSQL database, dropped when the generator closes."""
+    name = f"forge_test_{uuid.uuid4().hex[:12]}_{label}"
     admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -46,7 +47,7 @@ def _postgres_database(worker_id: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     if BACKEND == "postgresql":
-        yield from _postgres_database(worker_id)
+        yield from postgres_database(worker_id)
     else:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'forge.db'}"
 

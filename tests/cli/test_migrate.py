@@ -4,32 +4,21 @@ refuses to start on a schema that is behind the code."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from forge import migrate
 from forge.db import Database
 from tests.cli.conftest import Forge
+from tests.conftest import postgres_database
 
 POSTGRES = os.environ.get("FORGE_TEST_DATABASE", "sqlite") == "postgresql"
-PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
-    name = f"forge_empty_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from postgres_database("empty")
 
 
 @pytest.mark.skipif(not POSTGRES, reason="PostgreSQL only: SQLite is migrated by serve itself")
