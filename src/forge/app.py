@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
+from forge import logs
 from forge.audit.routes import router as audit_router
 from forge.config import Settings, load_settings
 from forge.crypto.keyring import Keyring
@@ -94,3 +95,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ContractMiddleware, max_body_bytes=settings.max_body_bytes, fastpath=fastpath
     )
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one `forge serve --workers N` process: each configures its own logging."""
+    logs.configure()
+    return create_app()

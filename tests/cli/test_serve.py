@@ -36,13 +36,15 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def served(embedded_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+@pytest.fixture(params=[1, 2], ids=["one-process", "two-workers"])
+def served(
+    embedded_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, Path]]:
     port = _free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [FORGE, "serve", "--port", str(port)],
+            [FORGE, "serve", "--port", str(port), "--workers", str(request.param)],
             env=embedded_env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -96,7 +96,7 @@ def serve(
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
     uvicorn.run(
         # With several workers each process builds its own app; this one only checked it.
-        application if workers == 1 else "forge.app:create_app",
+        application if workers == 1 else "forge.app:worker_app",
         factory=workers > 1,
         workers=workers,
         host=host,
