@@ -11,6 +11,8 @@ from forge.db import Database
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
+from forge.keys.principal import resolve
+from forge.principal import Principal
 from forge.sites.models import Environment, Site
 from forge.tenancy import service as tenancy
 from forge.tenancy.models import Client, Membership, Project, Team
@@ -174,3 +176,9 @@ class SecretsWorld:
         site = world.site(team)
         env = world.environment(site, "production", origin_url="https://origin.example.com")
         return cls(team=team, owner=world.owner_key(team), site=site, env=env)
+
+
+def principal_of(database: Database, secret: str) -> Principal:
+    """The Principal a request with `secret` would act as."""
+    with database.read_sessions() as session:
+        return resolve(session, secret)

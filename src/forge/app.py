@@ -17,7 +17,6 @@ from forge.db import Database
 from forge.deployments.routes import router as deployments_router
 from forge.http import errors, health, openapi
 from forge.http.errors import ERROR_RESPONSES
-from forge.http.fastpath import FastPath
 from forge.http.middleware import ContractMiddleware
 from forge.keys import usage
 from forge.keys.routes import router as keys_router
@@ -90,10 +89,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # router so they can never shadow one.
     app.include_router(compat_routes.router, responses=COMPAT_ERROR_RESPONSES)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
-    fastpath = FastPath([*routers, health.router, compat_routes.router])
-    app.add_middleware(
-        ContractMiddleware, max_body_bytes=settings.max_body_bytes, fastpath=fastpath
-    )
+    app.add_middleware(ContractMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 
 

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from forge.fastread import FastReader
+from forge.errors import ServiceUnavailable
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# A database that does not answer fails a request within these bounds (503), never hangs it.
+CONNECT_TIMEOUT_SECONDS = 3
+STATEMENT_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 3.0
+# Connections per process; the worker threads that run units of work match them one to one.
+POOL_SIZE, POOL_OVERFLOW = 16, 8
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -51,8 +65,7 @@ class Base(DeclarativeBase):
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling emits no BEGIN before a SAVEPOINT, so a savepoint
     # opened first in a session became the whole transaction and was committed on release.
-    # Turn it off and let SQLAlchemy's "begin" emit BEGIN IMMEDIATE (below) instead; the
-    # immediate write lock also spares read-then-write transactions SQLITE_BUSY failures.
+    # Turn it off and let SQLAlchemy's "begin" emit the BEGIN itself (below).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -62,29 +75,93 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediately(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin_sqlite(connection: Connection) -> None:
+    """A unit of work that writes takes the write lock at BEGIN (BEGIN IMMEDIATE), which spares
+    read-then-write transactions SQLITE_BUSY failures; a read-only one takes no lock at all
+    (a deferred BEGIN: one consistent snapshot, never in a writer's way)."""
+    read_only = connection.get_execution_options().get("forge_read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=8
+            url,
+            connect_args={"check_same_thread": False},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
         )
         event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_immediately)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        # Server side: a statement running longer is cancelled (the request gets a 503).
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}",
+        # Client side: a server that stops acknowledging what we send drops the connection.
+        "tcp_user_timeout": STATEMENT_TIMEOUT_SECONDS * 1000,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+    }
+    return create_engine(
+        url,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+
+
+UNAVAILABLE = "The database did not answer in time; retry shortly."
 
 
 class Database:
-    """The engine and a session factory; one per process."""
+    """The engine, the session factories and where units of work run; one per process.
+
+    `run` is how the request pipeline reaches the database: on PostgreSQL a unit of work runs in
+    a worker thread (the event loop never waits on a round trip), on embedded SQLite inline,
+    where an indexed query costs less than the hop to a thread (docs/architecture.md)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.embedded = self.engine.dialect.name == "sqlite"
+        # Read-only units: a deferred BEGIN on SQLite; on PostgreSQL autocommit, which spares
+        # the BEGIN and COMMIT round trips (each statement sees every earlier commit).
+        read_options: dict[str, Any] = {"forge_read_only": True}
+        if not self.embedded:
+            read_options["isolation_level"] = "AUTOCOMMIT"
+        self.read_engine = self.engine.execution_options(**read_options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.reader = FastReader(self.engine)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        event.listen(self.read_sessions, "before_flush", _refuse_writes)
+        self._threads = anyio.CapacityLimiter(POOL_SIZE + POOL_OVERFLOW)
+
+    async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `work` where database work belongs: inline on SQLite, in a thread otherwise.
+        A database that does not answer becomes a 503 (ServiceUnavailable)."""
+        if self.embedded:
+            return unavailable_as_503(work, *args, **kwargs)
+        return await anyio.to_thread.run_sync(
+            lambda: unavailable_as_503(work, *args, **kwargs), limiter=self._threads
+        )
+
+    async def answers(self, within: float) -> bool:
+        """Whether `SELECT 1` comes back within `within` seconds (for /readyz). A thread
+        stuck on a silent server is left behind; its connection times out on its own."""
+        try:
+            with anyio.fail_after(within):
+                await anyio.to_thread.run_sync(self._ping, abandon_on_cancel=True)
+        except Exception:  # any failure to reach the database in time means not ready
+            return False
+        return True
+
+    def _ping(self) -> None:
+        with self.read_engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -98,8 +175,67 @@ class Database:
                 raise
 
     def dispose(self) -> None:
-        self.reader.close()
         self.engine.dispose()
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only unit of work (GET/HEAD) tried to write")
+
+
+def unavailable_as_503(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    try:
+        return work(*args, **kwargs)
+    except PoolTimeout:
+        raise ServiceUnavailable(UNAVAILABLE) from None
+    except OperationalError as err:
+        if _is_unavailable(err):
+            raise ServiceUnavailable(UNAVAILABLE) from None
+        raise
+
+
+def _is_unavailable(err: OperationalError) -> bool:
+    """PostgreSQL unreachable, the connection lost, or a statement cancelled by
+    statement_timeout. (SQLite's OperationalErrors are bugs of ours, left to the logs.)"""
+    return err.connection_invalidated or type(err.orig).__module__.startswith("psycopg")
+
+
+class DriverSQL:
+    """One statement run straight on the driver of a session's connection, in the session's
+    transaction: for the few look-ups every request makes (the key, the site). Measured on
+    SQLite (docs/benchmarks.md): ~9 µs through the driver against ~50–70 µs through
+    SQLAlchemy Core and ~170 µs through the ORM. Written with `?` placeholders."""
+
+    def __init__(self, sql: str) -> None:
+        self.sqlite = sql
+        self.postgresql = sql.replace("?", "%s")
+
+
+def fetch_all(session: Session, statement: DriverSQL, params: tuple[Any, ...] = ()) -> list[Any]:
+    connection = session.connection()
+    sql = statement.sqlite if connection.dialect.name == "sqlite" else statement.postgresql
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def fetch_one(session: Session, statement: DriverSQL, params: tuple[Any, ...]) -> Any:
+    rows = fetch_all(session, statement, params)
+    return rows[0] if rows else None
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """SQLite hands back the stored text; PostgreSQL an aware datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 @contextmanager

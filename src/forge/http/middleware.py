@@ -27,7 +27,6 @@ from forge.errors import (
 from forge.http import versions
 from forge.http.context import REQUEST_ID
 from forge.http.errors import error_body
-from forge.http.fastpath import FastPath
 from forge.ids import new_id
 from forge.logs import access_log
 
@@ -76,10 +75,9 @@ def _is_json(content_type: str) -> bool:
 
 
 class ContractMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, fastpath: FastPath) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.fastpath = fastpath
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,11 +117,7 @@ class ContractMiddleware:
         try:
             version = versions.resolve(headers.get("forge-version"))
             replay = await self._checked_body(scope, receive, headers)
-            direct = self.fastpath.match(scope["path"]) if scope["method"] == "GET" else None
-            if direct is not None:
-                await self.fastpath.serve(*direct, scope, replay, send_with_headers)
-            else:
-                await self.app(scope, replay, send_with_headers)
+            await self.app(scope, replay, send_with_headers)
         except ForgeError as err:
             await self._send_error(err, send_with_headers, scope["path"])
         except Exception:

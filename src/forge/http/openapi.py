@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,17 +27,6 @@ _IDEMPOTENCY_HEADER = {
 }
 
 
-def _declare_path_parameters(path: str, operation: dict[str, Any]) -> None:
-    """Routes resolve `{site}`-style parameters in their `Scoped` resolver rather than as
-    function arguments; the document still has to name every one of them."""
-    declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
-    for name in re.findall(r"{([^}]+)}", path):
-        if name not in declared:
-            operation.setdefault("parameters", []).append(
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            )
-
-
 def build(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -51,9 +39,8 @@ def build(app: FastAPI) -> dict[str, Any]:
     document.setdefault("components", {})["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "mfk_… or mfs_… key"}
     }
-    for path, operations in document["paths"].items():
+    for operations in document["paths"].values():
         for method, operation in operations.items():
-            _declare_path_parameters(path, operation)
             operation.setdefault("parameters", []).append(_VERSION_HEADER)
             if method == "post" and operation.get("security"):
                 operation["parameters"].append(_IDEMPOTENCY_HEADER)

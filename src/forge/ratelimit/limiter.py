@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.ratelimit.backends import Backend, Verdict
 
 log = logging.getLogger("forge.ratelimit")
@@ -72,8 +72,7 @@ class OverrideCache:
         self._lock = threading.Lock()
 
     def limit(self, key_id: str, team_id: str, bucket: str) -> int | None:
-        if time.monotonic() >= self._expires:
-            self._refresh()
+        """From memory only: the pipeline refreshes the table off the event loop first."""
         table = self._table
         if not table:
             return None
@@ -82,7 +81,10 @@ class OverrideCache:
     def invalidate(self) -> None:
         self._expires = 0.0
 
-    def _refresh(self) -> None:
+    def refresh_if_stale(self) -> None:
+        """Reload when older than the TTL (a database read: call it off the event loop)."""
+        if time.monotonic() < self._expires:
+            return
         with self._lock:
             if time.monotonic() < self._expires:
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from forge.crypto.keyring import Keyring
 from forge.errors import NotFound
-from forge.http.auth import Access
+from forge.http.auth import Access, resolves
 from forge.secrets import masterkey
 from forge.sites import service as sites
 from forge.sites.models import Environment, Site
@@ -28,7 +29,8 @@ async def _keyring(request: Request) -> Keyring:
 AppKeyring = Annotated[Keyring, Depends(_keyring)]
 
 
-def team_path_resolver(access: Access, params: dict[str, str]) -> None:
+@resolves("o", "p", "envName")
+def team_path_resolver(access: Access, params: Mapping[str, str]) -> None:
     """`/{o}/{p}/envs/{envName}`: team slug, site slug, environment name, looked up within the
     key's own team and mode (and constraint); anything else does not exist (404)."""
     session, principal = access.session, access.principal
@@ -49,6 +51,4 @@ def team_path_resolver(access: Access, params: dict[str, str]) -> None:
     )
     if env_id is None:
         raise NotFound(f"No environment {params['envName']!r}.", param="envName")
-    env = sites.get_environment(session, principal, site_id, env_id)
-    access.resources["site"] = env.site
-    access.resources["environment"] = env
+    access.environment = sites.get_environment(session, principal, site_id, env_id)

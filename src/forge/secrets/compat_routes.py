@@ -43,7 +43,7 @@ def _out(secret: Secret | SecretRow) -> CompatSecret:
 
 
 @router.get("", summary="List secrets")
-async def list_secrets(access: Read) -> list[CompatSecret]:
+def list_secrets(access: Read) -> list[CompatSecret]:
     env = environment_of(access)
     return [
         _out(item.secret) for item in listing.entries(access.session, env, with_tombstones=False)
@@ -51,7 +51,7 @@ async def list_secrets(access: Read) -> list[CompatSecret]:
 
 
 @router.post("", status_code=201, summary="Create a secret")
-async def create_secret(access: Write, body: CompatSecretBody) -> CompatSecret:
+def create_secret(access: Write, body: CompatSecretBody) -> CompatSecret:
     secret = service.declare(
         access.session, access.principal, environment_of(access), body.name, body.description
     )
@@ -59,13 +59,13 @@ async def create_secret(access: Write, body: CompatSecretBody) -> CompatSecret:
 
 
 @router.get("/{name}", summary="Get a secret by name")
-async def get_secret(access: Read, name: str) -> CompatSecret:
+def get_secret(access: Read, name: str) -> CompatSecret:
     env = environment_of(access)
     return _out(listing.entry(access.session, env, name, with_tombstones=False).secret)
 
 
 @router.put("/{name}", summary="Update a secret description")
-async def update_secret(access: Write, name: str, body: CompatSecretBody) -> CompatSecret:
+def update_secret(access: Write, name: str, body: CompatSecretBody) -> CompatSecret:
     if body.name != name:
         raise ValidationFailed("name: the body's name must match the path's.", param="name")
     secret = service.update_metadata(
@@ -79,15 +79,13 @@ async def update_secret(access: Write, name: str, body: CompatSecretBody) -> Com
 
 
 @router.delete("/{name}", summary="Delete a secret")
-async def delete_secret(access: Write, name: str) -> CompatDeleted:
+def delete_secret(access: Write, name: str) -> CompatDeleted:
     service.delete(access.session, access.principal, environment_of(access), name)
     return CompatDeleted(name=name)
 
 
 @router.put("/{name}/value", summary="Set a secret value (owners only)")
-async def set_value(
-    access: SetValue, keyring: AppKeyring, name: str, body: CompatValue
-) -> CompatSecret:
+def set_value(access: SetValue, keyring: AppKeyring, name: str, body: CompatValue) -> CompatSecret:
     secret = service.set_value(
         access.session,
         keyring,
