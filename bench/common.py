@@ -71,6 +71,7 @@ def forge_instance(
             [str(VENV_BIN / "forge"), "init", "--json"], env=env, check=True, capture_output=True
         )
         created = json.loads(init.stdout)
+        created["data_dir"] = data_dir
         port = free_port()
         server = subprocess.Popen(
             [str(VENV_BIN / "forge"), "serve", "--port", str(port)],

@@ -180,5 +180,8 @@ class SecretsWorld:
 
 def principal_of(database: Database, secret: str) -> Principal:
     """The Principal a request with `secret` would act as."""
-    with database.read_sessions() as session:
-        return resolve(session, secret)
+    reads = database.reads()
+    try:
+        return resolve(reads, secret)
+    finally:
+        reads.close()

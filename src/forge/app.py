@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from forge.ratelimit.routes import router as ratelimit_router
 from forge.ratelimit.service import build_limiter
 from forge.secret_scanning.routes import router as secret_scanning_router
 from forge.secrets import compat_routes, masterkey
-from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES, compat_error
+from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES
 from forge.secrets.routes import router as secrets_router
 from forge.sites.routes import router as sites_router
 from forge.tenancy.routes import router as tenancy_router
@@ -70,8 +71,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keyring = _keyring_at_start(settings, app.state.database)
     app.state.limiter = build_limiter(settings, app.state.database)
     app.state.usage = usage.UsageRecorder()
+    app.state.unit_slots = asyncio.Semaphore(app.state.database.concurrent_units)
     errors.install(app)
-    errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
     routers = (
         sites_router,
         tenancy_router,
@@ -89,7 +90,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # router so they can never shadow one.
     app.include_router(compat_routes.router, responses=COMPAT_ERROR_RESPONSES)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
-    app.add_middleware(ContractMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ContractMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        surfaces=errors.Surfaces(app),
+    )
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,15 +11,17 @@ from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
+import psycopg
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from forge.errors import ServiceUnavailable
 
+log = logging.getLogger("forge.db")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -26,7 +29,9 @@ R = TypeVar("R")
 CONNECT_TIMEOUT_SECONDS = 3
 STATEMENT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 3.0
-# Connections per process; the worker threads that run units of work match them one to one.
+# Connections per process. A request's unit of work holds one from its first stage to its
+# commit; at most POOL_SIZE units run at once, so the overflow is there for the short second
+# session some take (an Idempotency-Key claim) and for background work.
 POOL_SIZE, POOL_OVERFLOW = 16, 8
 
 NAMING = {
@@ -83,7 +88,7 @@ def _begin_sqlite(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -91,6 +96,7 @@ def make_engine(url: str) -> Engine:
             pool_size=POOL_SIZE,
             max_overflow=POOL_OVERFLOW,
             pool_timeout=POOL_TIMEOUT_SECONDS,
+            execution_options={"forge_read_only": read_only},
         )
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
@@ -110,8 +116,11 @@ def make_engine(url: str) -> Engine:
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
         pool_timeout=POOL_TIMEOUT_SECONDS,
-        pool_pre_ping=True,
+        # Sessions check a pooled connection before use (a round trip); `Reads` instead
+        # replaces a dropped one when it fails, which costs nothing on the hot path.
+        pool_pre_ping=not read_only,
         connect_args=connect_args,
+        **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
     )
 
 
@@ -130,14 +139,13 @@ class Database:
         self.engine = make_engine(url)
         self.embedded = self.engine.dialect.name == "sqlite"
         # Read-only units: a deferred BEGIN on SQLite; on PostgreSQL autocommit, which spares
-        # the BEGIN and COMMIT round trips (each statement sees every earlier commit).
-        read_options: dict[str, Any] = {"forge_read_only": True}
-        if not self.embedded:
-            read_options["isolation_level"] = "AUTOCOMMIT"
-        self.read_engine = self.engine.execution_options(**read_options)
+        # the BEGIN and COMMIT round trips (each statement sees every earlier commit). A pool
+        # of its own, so no connection ever changes mode.
+        self.read_engine = make_engine(url, read_only=True)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         event.listen(self.read_sessions, "before_flush", _refuse_writes)
+        self.concurrent_units = POOL_SIZE
         self._threads = anyio.CapacityLimiter(POOL_SIZE + POOL_OVERFLOW)
 
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -174,8 +182,12 @@ class Database:
                 session.rollback()
                 raise
 
+    def reads(self) -> Reads:
+        return Reads(self.read_engine)
+
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
@@ -187,44 +199,86 @@ def unavailable_as_503(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
     try:
         return work(*args, **kwargs)
     except PoolTimeout:
+        log.warning("no pooled database connection within %s s", POOL_TIMEOUT_SECONDS)
         raise ServiceUnavailable(UNAVAILABLE) from None
-    except OperationalError as err:
-        if _is_unavailable(err):
-            raise ServiceUnavailable(UNAVAILABLE) from None
-        raise
+    except Exception as err:
+        if not _is_unavailable(err):
+            raise
+        log.warning("database unavailable: %s", str(err).strip().splitlines()[0])
+        raise ServiceUnavailable(UNAVAILABLE) from None
 
 
-def _is_unavailable(err: OperationalError) -> bool:
-    """PostgreSQL unreachable, the connection lost, or a statement cancelled by
-    statement_timeout. (SQLite's OperationalErrors are bugs of ours, left to the logs.)"""
-    return err.connection_invalidated or type(err.orig).__module__.startswith("psycopg")
+# PostgreSQL's SQLSTATEs for "could not get an answer": connection exceptions (class 08), a
+# statement cancelled by statement_timeout, the server shutting down or not yet accepting.
+_UNAVAILABLE_STATES = ("08", "57014", "57P01", "57P02", "57P03")
+
+
+def _is_unavailable(err: Exception) -> bool:
+    """PostgreSQL unreachable, the connection lost, or a statement past its timeout; not a
+    deadlock or a SQLite error, which are bugs of ours for the logs (500). Raised wrapped by
+    SQLAlchemy, or as the driver's own (a raw connection's)."""
+    if isinstance(err, DBAPIError):
+        if err.connection_invalidated:
+            return True
+        err = err.orig if isinstance(err.orig, Exception) else err
+    if not type(err).__module__.startswith("psycopg"):
+        return False
+    if not isinstance(err, psycopg.OperationalError):
+        return False
+    state = getattr(err, "sqlstate", None)
+    return state is None or state.startswith(_UNAVAILABLE_STATES)
 
 
 class DriverSQL:
-    """One statement run straight on the driver of a session's connection, in the session's
-    transaction: for the few look-ups every request makes (the key, the site). Measured on
-    SQLite (docs/benchmarks.md): ~9 µs through the driver against ~50–70 µs through
-    SQLAlchemy Core and ~170 µs through the ORM. Written with `?` placeholders."""
+    """One statement for `Reads`, written with `?` placeholders."""
 
     def __init__(self, sql: str) -> None:
         self.sqlite = sql
         self.postgresql = sql.replace("?", "%s")
 
 
-def fetch_all(session: Session, statement: DriverSQL, params: tuple[Any, ...] = ()) -> list[Any]:
-    connection = session.connection()
-    sql = statement.sqlite if connection.dialect.name == "sqlite" else statement.postgresql
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+class Reads:
+    """A unit of work's driver-level look-ups: the few every request makes (the key, the site),
+    straight on a pooled connection in autocommit, each seeing every commit made before it.
+    Measured (docs/benchmarks.md): an indexed look-up costs ~9 µs on the SQLite driver against
+    ~50–70 µs through SQLAlchemy Core and ~170 µs through an ORM session, and the session's
+    BEGIN/COMMIT would add two round trips on PostgreSQL. The connection is taken on first use
+    and handed back by `close`."""
 
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._connection: Any = None
 
-def fetch_one(session: Session, statement: DriverSQL, params: tuple[Any, ...]) -> Any:
-    rows = fetch_all(session, statement, params)
-    return rows[0] if rows else None
+    def fetch_all(self, statement: DriverSQL, params: tuple[Any, ...] = ()) -> list[Any]:
+        sql = statement.postgresql if self._postgresql else statement.sqlite
+        dbapi_error = self._engine.dialect.loaded_dbapi.Error
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = self._engine.raw_connection()
+            try:
+                cursor = self._connection.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+            except dbapi_error:
+                # A connection the server dropped (a restart) is replaced once, then it raises.
+                self._connection.invalidate()
+                self._connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def fetch_one(self, statement: DriverSQL, params: tuple[Any, ...]) -> Any:
+        rows = self.fetch_all(statement, params)
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def as_datetime(value: Any) -> datetime | None:

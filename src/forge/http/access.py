@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
-from forge.db import Database
+from forge.db import Database, Reads
+from forge.http.errors import V1
 from forge.principal import Principal
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Access:
 
     __slots__ = (
         "_environment",
+        "_reads",
         "_session",
         "_site",
         "_team",
@@ -42,6 +44,7 @@ class Access:
         "database",
         "finished",
         "principal",
+        "surface",
         "writes",
     )
 
@@ -53,7 +56,7 @@ class Access:
         *,
         bucket: Bucket = "read",
         writes: bool = False,
-        session: Session | None = None,
+        reads: Reads | None = None,
     ) -> None:
         self.database = database
         self.principal = principal
@@ -61,8 +64,10 @@ class Access:
         self.bucket: Bucket = bucket
         self.writes = writes
         self.claim: Claim | None = None
+        self.surface = V1  # the matched route's error shape, for what the unit stores
         self.finished = False
-        self._session = session
+        self._session: Session | None = None
+        self._reads = reads
         self._site: SiteLike | None = None
         self._environment: Environment | None = None
         self._team: Team | None = None
@@ -107,6 +112,13 @@ class Access:
             self._session = make()
         return self._session
 
+    @property
+    def reads(self) -> Reads:
+        """Driver-level look-ups in autocommit (`forge.db.Reads`), for the hot path."""
+        if self._reads is None:
+            self._reads = self.database.reads()
+        return self._reads
+
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """For an `async def` route: run database work off the event loop (`Database.run`)."""
         return await self.database.run(work, *args, **kwargs)
@@ -122,6 +134,8 @@ class Access:
         if self.finished:
             return
         self.finished = True
+        if self._reads is not None:
+            self._reads.close()
         if self._session is None:
             return
         try:

@@ -13,7 +13,7 @@ from forge.http.envelope import Envelope
 router = APIRouter(tags=["health"])
 
 # A load balancer's probe gives up after a few seconds; answer before that.
-READY_WITHIN_SECONDS = 1.5
+READY_WITHIN_SECONDS = 1.0
 
 
 class Health(BaseModel):

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from forge.clock import utcnow
 from forge.db import Database
 from forge.errors import ForgeError, ValidationFailed
-from forge.http.errors import error_body
+from forge.http.errors import Surface, error_body
 from forge.idempotency import service
 from forge.idempotency.service import Caller, StoredResponse
 
@@ -40,6 +40,7 @@ class Claim:
     database: Database
     caller: Caller
     key: str
+    surface: Surface
 
 
 class Replayed(Exception):
@@ -95,21 +96,21 @@ async def pending(request: Request) -> Pending | None:
 
 
 def _stored(access: Access, pending: Pending) -> tuple[str, StoredResponse | None]:
-    """The checked key and its stored answer, read in a read-only unit of its own: the
-    request's session would take SQLite's write lock, which a running twin holds."""
+    """The checked key and its stored answer, read on the unit's autocommit `Reads` (the
+    request's session would take SQLite's write lock, which a running twin holds)."""
     key = service.checked_key(pending.raw)
-    with access.database.read_sessions() as session:
-        caller = Caller.of(access.principal)
-        return key, service.stored_answer(session, caller, key, pending.fingerprint, utcnow())
+    caller = Caller.of(access.principal)
+    return key, service.stored_answer(access.reads, caller, key, pending.fingerprint, utcnow())
 
 
-def will_replay(access: Access, pending: Pending) -> bool:
-    """Whether stage 6 is going to replay a stored answer: a replay spends one `read` unit
-    instead of the route's bucket (decided before the spend, answered only in stage 6)."""
+def answered_from_store(access: Access, pending: Pending) -> bool:
+    """Whether stage 6 is going to answer without running the route (a replay, 409, 422 or a
+    malformed key's 400): that spends one `read` unit instead of the route's bucket. Decided
+    before the spend; the answer itself is given only by stage 6."""
     try:
         return _stored(access, pending)[1] is not None
-    except ForgeError:  # a malformed key, reused or in progress: stage 6 answers that
-        return False
+    except ForgeError:
+        return True
 
 
 def check(access: Access, pending: Pending) -> None:
@@ -126,7 +127,7 @@ def check(access: Access, pending: Pending) -> None:
         stored = service.claim(session, caller, key, pending.fingerprint, utcnow())
     if stored is not None:  # the racing twin finished first
         raise Replayed(stored)
-    access.claim = Claim(access.database, caller, key)
+    access.claim = Claim(access.database, caller, key, access.surface)
 
 
 def settle_success(access: Access, response: Response) -> None:
@@ -148,6 +149,13 @@ def settle_failure(access: Access, exc: BaseException) -> None:
         if isinstance(exc, ForgeError) and not isinstance(exc, ValidationFailed):
             headers = {k: v for k, v in exc.headers.items() if k.lower() in REPLAYED_HEADERS}
             headers["content-type"] = "application/json"
-            service.complete(session, claim.caller, claim.key, exc.status, headers, error_body(exc))
+            service.complete(
+                session,
+                claim.caller,
+                claim.key,
+                exc.status,
+                headers,
+                error_body(exc, claim.surface),
+            )
         else:
             service.release(session, claim.caller, claim.key)

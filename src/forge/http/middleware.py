@@ -26,7 +26,7 @@ from forge.errors import (
 )
 from forge.http import versions
 from forge.http.context import REQUEST_ID
-from forge.http.errors import error_body
+from forge.http.errors import Surfaces, error_body
 from forge.ids import new_id
 from forge.logs import access_log
 
@@ -75,9 +75,10 @@ def _is_json(content_type: str) -> bool:
 
 
 class ContractMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, surfaces: Surfaces) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.surfaces = surfaces
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,7 +120,7 @@ class ContractMiddleware:
             replay = await self._checked_body(scope, receive, headers)
             await self.app(scope, replay, send_with_headers)
         except ForgeError as err:
-            await self._send_error(err, send_with_headers, scope["path"])
+            await self._send_error(err, send_with_headers, scope)
         except Exception:
             # Logged with its traceback; the caller gets the request id only.
             errors_log.exception("unhandled error", extra={"request_id": request_id})
@@ -127,7 +128,7 @@ class ContractMiddleware:
                 await self._send_error(
                     Internal("Something went wrong on our side; quote the request id."),
                     send_with_headers,
-                    scope["path"],
+                    scope,
                 )
         finally:
             self._log(method, scope, state, status, started, request_id)
@@ -180,9 +181,8 @@ class ContractMiddleware:
                 break
         return b"".join(chunks)
 
-    @staticmethod
-    async def _send_error(err: ForgeError, send: Send, path: str) -> None:
-        body = error_body(err, path)
+    async def _send_error(self, err: ForgeError, send: Send, scope: Scope) -> None:
+        body = error_body(err, self.surfaces(scope))
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

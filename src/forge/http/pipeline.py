@@ -29,6 +29,7 @@ from forge.db import Database
 from forge.errors import AuthenticationFailed, IpNotAllowed
 from forge.http import client_ip, idempotency, ratelimits
 from forge.http.access import Access, Bucket, PathResolver
+from forge.http.errors import surface_of_route
 from forge.keys import principal as principals
 from forge.keys.usage import UsageRecorder
 from forge.principal import Principal
@@ -72,19 +73,15 @@ def caller_ip(request: Request, settings: Settings) -> str:
 
 # Stage 1 ------------------------------------------------------------------------------------
 def authenticate(database: Database, token: str, address: str, writes: bool) -> Access:
-    """The key behind `token` (401 otherwise), as an `Access` whose session did the look-up.
-    A read-only request keeps that session; one that writes gets its own later (the look-up
-    must not hold SQLite's write lock while the rate limiter waits on Redis)."""
-    session = database.read_sessions()
+    """The key behind `token` (401 otherwise), as the request's `Access`. The look-up is on
+    the unit's autocommit `Reads`, so it holds no lock while the rate limiter waits on Redis."""
+    reads = database.reads()
     try:
-        principal = principals.resolve(session, token)
+        principal = principals.resolve(reads, token)
     except BaseException:
-        session.close()
+        reads.close()
         raise
-    if writes:
-        session.close()
-        return Access(database, principal, address, writes=True)
-    return Access(database, principal, address, session=session)
+    return Access(database, principal, address, writes=writes, reads=reads)
 
 
 # Stage 2 ------------------------------------------------------------------------------------
@@ -150,8 +147,8 @@ def _identify(
 
 
 def _spent_bucket(access: Access, pending: idempotency.Pending | None) -> Bucket:
-    """The route's bucket; a replay of a stored answer spends `read` instead."""
-    if pending is not None and idempotency.will_replay(access, pending):
+    """The route's bucket; an answer from the idempotency store spends `read` instead."""
+    if pending is not None and idempotency.answered_from_store(access, pending):
         return "read"
     return access.bucket
 
@@ -183,6 +180,7 @@ async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Acce
         await ratelimits.count_failed_authentication(request, address)
         raise
     access.bucket = bucket_for(request.method, gate.bucket)
+    access.surface = surface_of_route(request.scope.get("route"))
     spent = await database.run(_spent_bucket, access, pending) if pending else access.bucket
     await ratelimits.spend(request, access.principal, spent)
     await database.run(_authorise, access, gate, params, pending)

@@ -10,11 +10,12 @@ limiter) runs on the event loop and reaches the database only through `await acc
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import re
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import orjson
@@ -29,6 +30,7 @@ from starlette.responses import Response
 
 from forge.http import idempotency
 from forge.http.access import Access
+from forge.http.errors import V1, Surface
 from forge.http.pipeline import Gate, bucket_for
 
 Endpoint = Callable[..., Any]
@@ -69,6 +71,9 @@ async def abandon(request: Request, exc: BaseException) -> None:
 
 
 class ForgeRoute(APIRoute):
+    # The shape its errors take (forge.http.errors); a router of another surface subclasses.
+    error_surface: ClassVar[Surface] = V1
+
     def __init__(self, path: str, endpoint: Endpoint, **kwargs: Any) -> None:
         super().__init__(path, self._in_unit_of_work(endpoint), **kwargs)
         found = _scoped(self.dependant)
@@ -185,4 +190,15 @@ class ForgeRoute(APIRoute):
                 await abandon(request, exc)
                 raise
 
-        return handle
+        if _scoped(self.dependant) is None:  # (called from APIRoute.__init__)
+            return handle
+
+        async def in_a_slot(request: Request) -> Response:
+            # A unit of work holds a pooled connection across its hops; at most as many run
+            # at once as the pool has connections, so none ever waits for one while holding
+            # the worker thread another unit needs (which would stall both until timeout).
+            slots: asyncio.Semaphore = request.app.state.unit_slots
+            async with slots:
+                return await handle(request)
+
+        return in_a_slot

@@ -17,7 +17,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forge.db import DriverSQL, as_datetime, as_json, fetch_one
+from forge.db import DriverSQL, Reads, as_datetime, as_json
 from forge.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
 from forge.idempotency.models import IdempotencyRecord
 from forge.principal import Principal
@@ -114,11 +114,11 @@ _LOOKUP = DriverSQL(
 
 
 def stored_answer(
-    session: Session, caller: Caller, key: str, wanted: str, now: datetime
+    reads: Reads, caller: Caller, key: str, wanted: str, now: datetime
 ) -> StoredResponse | None:
     """The stored response to replay, or None when this key is free (never used, expired or
     abandoned). Raises 422 for a different request, 409 while the first is running."""
-    row = fetch_one(session, _LOOKUP, (caller.team_id, caller.owner_id, caller.mode, key))
+    row = reads.fetch_one(_LOOKUP, (caller.team_id, caller.owner_id, caller.mode, key))
     if row is None:
         return None
     stored_fp, state, locked_at, expires_at, status, headers, body = row

@@ -6,10 +6,8 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from forge.clock import utcnow
-from forge.db import DriverSQL, as_datetime, as_json, fetch_one
+from forge.db import DriverSQL, Reads, as_datetime, as_json
 from forge.errors import AuthenticationFailed
 from forge.keys import scopes as catalogue
 from forge.keys import tokens
@@ -42,10 +40,10 @@ def _expired(moment: Any, now: datetime) -> bool:
     return expires is not None and expires <= now
 
 
-def resolve(session: Session, token: str) -> Principal:
+def resolve(reads: Reads, token: str) -> Principal:
     """Raise 401 unless `token` is a live secret of a live key whose owner may still act."""
     parsed = tokens.parse(token)
-    row = fetch_one(session, _LOOKUP, (parsed.secret_hash,))
+    row = reads.fetch_one(_LOOKUP, (parsed.secret_hash,))
     if row is None:
         raise AuthenticationFailed(UNKNOWN_KEY)
     (

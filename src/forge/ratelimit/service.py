@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
 from forge.config import Settings
-from forge.db import Database, DriverSQL, fetch_all
+from forge.db import Database, DriverSQL
 from forge.errors import NotFound, ValidationFailed
 from forge.keys.models import ApiKey
 from forge.principal import Principal
@@ -51,10 +51,13 @@ _ALL_OVERRIDES = DriverSQL('SELECT scope_type, scope_id, bucket, "limit" FROM ra
 
 
 def load_overrides(database: Database) -> OverrideTable:
-    """Read in a read-only unit of its own (no SQLite write lock: this runs inside requests,
-    which may already hold one)."""
-    with database.read_sessions() as session:
-        rows = fetch_all(session, _ALL_OVERRIDES)
+    """Read on a read-only connection of its own (no SQLite write lock: this runs inside
+    requests, which may already hold one)."""
+    reads = database.reads()
+    try:
+        rows = reads.fetch_all(_ALL_OVERRIDES)
+    finally:
+        reads.close()
     return {(kind, scope_id, bucket): limit for kind, scope_id, bucket, limit in rows}
 
 

@@ -1,8 +1,8 @@
-"""The seed-002 secret routes: /{o}/{p}/envs/{envName}/secrets… (o: team slug, p: site slug).
+"""The team/site/env path surface: /{o}/{p}/envs/{envName}/secrets… (o: team slug, p: site slug).
 
 Same model and service as /v1; only the shapes differ: bare objects, camelCase fields, and the
-`{error, code}` error shape (registered for these paths in forge.app). Included after every
-/v1 router, so these catch-all-looking paths never shadow them.
+`{error, code}` error shape (`TeamPathRoute.error_surface`). Included after every /v1 router,
+so these catch-all-looking paths never shadow them.
 """
 
 from __future__ import annotations
@@ -13,18 +13,32 @@ from fastapi import APIRouter
 
 from forge.errors import ValidationFailed
 from forge.http.auth import Access, Scoped
+from forge.http.errors import Surface
 from forge.http.routing import ForgeRoute
 from forge.secrets import listing, service
 from forge.secrets.access import AppKeyring, team_path_resolver
-from forge.secrets.compat_schemas import CompatDeleted, CompatSecret, CompatSecretBody, CompatValue
+from forge.secrets.compat_schemas import (
+    CompatDeleted,
+    CompatSecret,
+    CompatSecretBody,
+    CompatValue,
+    compat_error,
+)
 from forge.secrets.inheritance import SecretRow
 from forge.secrets.models import Secret
 from forge.sites.access import environment_of
 
-PATH_PATTERN = r"^/[^/]+/[^/]+/envs/[^/]+/secrets(/|$)"
+TEAM_PATHS = Surface("team/site/env paths", compat_error)
+
+
+class TeamPathRoute(ForgeRoute):
+    error_surface = TEAM_PATHS
+
 
 router = APIRouter(
-    prefix="/{o}/{p}/envs/{envName}/secrets", tags=["secrets (seed 002)"], route_class=ForgeRoute
+    prefix="/{o}/{p}/envs/{envName}/secrets",
+    tags=["secrets (team/site/env paths)"],
+    route_class=TeamPathRoute,
 )
 
 Read = Annotated[Access, Scoped("secrets:read", team_path_resolver)]

@@ -13,7 +13,7 @@ from forge.sites.service import SiteLike
 
 @resolves("site")
 def site_resolver(access: Access, params: Mapping[str, str]) -> None:
-    site = service.site_snapshot(access.session, access.principal, params["site"])
+    site = service.site_snapshot(access.reads, access.principal, params["site"])
     if not service.covers_site(access.principal, site):
         raise NotFound(f"No site {site.id!r}.", param="site")
     access.site = site
@@ -23,8 +23,8 @@ def site_resolver(access: Access, params: Mapping[str, str]) -> None:
 def site_container_resolver(access: Access, params: Mapping[str, str]) -> None:
     """For routes that list or create a site's environments: a key pinned to one of them
     passes through the site without the site itself being inside its constraint."""
-    site = service.site_snapshot(access.session, access.principal, params["site"])
-    if not service.can_reach_into(access.session, access.principal, site):
+    site = service.site_snapshot(access.reads, access.principal, params["site"])
+    if not service.can_reach_into(access.reads, access.principal, site):
         raise NotFound(f"No site {site.id!r}.", param="site")
     access.site = site
 

@@ -9,7 +9,7 @@ from sqlalchemy import Select, false, select, update
 from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
-from forge.db import DriverSQL, as_datetime, fetch_one, unique_guard
+from forge.db import DriverSQL, Reads, as_datetime, unique_guard
 from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from forge.principal import Principal
 from forge.sites.models import Environment, EnvironmentHostname, Site
@@ -56,9 +56,9 @@ def _in_team_and_mode(site: SiteLike | None, principal: Principal) -> bool:
     return site is not None and site.team_id == principal.team_id and site.mode == principal.mode
 
 
-def site_snapshot(session: Session, principal: Principal, site_id: str) -> SiteSnapshot:
+def site_snapshot(reads: Reads, principal: Principal, site_id: str) -> SiteSnapshot:
     """The site as it is now, if the key's team and mode can see it (else 404)."""
-    row = fetch_one(session, _SITE_BY_ID, (site_id,))
+    row = reads.fetch_one(_SITE_BY_ID, (site_id,))
     site = None
     if row is not None:
         site = SiteSnapshot(
@@ -79,12 +79,12 @@ def site_snapshot(session: Session, principal: Principal, site_id: str) -> SiteS
 _ENV_SITE = DriverSQL("SELECT site_id FROM environments WHERE id = ?")
 
 
-def can_reach_into(session: Session, principal: Principal, site: SiteLike) -> bool:
+def can_reach_into(reads: Reads, principal: Principal, site: SiteLike) -> bool:
     """A site is a container the key may reach into when the key covers the site or is
     pinned to one of its environments."""
     constraint = principal.constraint
     if constraint is not None and constraint.type == "environment":
-        row = fetch_one(session, _ENV_SITE, (constraint.id,))
+        row = reads.fetch_one(_ENV_SITE, (constraint.id,))
         return row is not None and row[0] == site.id
     return covers_site(principal, site)
 
