@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 MAX_HOPS = 20  # browsers give up after 20 redirects
-_NONE = 1 << 62  # "no rule": larger than any index
+NO_RULE = 1 << 62  # larger than any index
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +116,9 @@ class _Node:
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
         self.param: _Node | None = None
-        self.end = _NONE  # lowest rule whose segments end here, without a wildcard
-        self.star = _NONE  # lowest rule with these segments and a trailing /*
-        self.lowest = _NONE  # lowest rule anywhere at or below this node
+        self.end = NO_RULE  # lowest rule whose segments end here, without a wildcard
+        self.star = NO_RULE  # lowest rule with these segments and a trailing /*
+        self.lowest = NO_RULE  # lowest rule anywhere at or below this node
 
 
 class _Trie:
@@ -158,6 +158,28 @@ class _Trie:
             if child is not None and child.lowest < best:
                 stack.append((child, depth + 1))
             if node.param is not None and segment and node.param.lowest < best:
+                stack.append((node.param, depth + 1))
+        return best
+
+    def first_covering(self, source: Source, below: int) -> int:
+        """The lowest index below `below` of a pattern matching every path `source` matches
+        (so `source` can never be reached past it), else `below`."""
+        best, count = below, len(source.segments)
+        stack = [(self.root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if node.lowest >= best:
+                continue
+            best = min(best, node.star)
+            if depth == count:
+                if not source.wildcard:
+                    best = min(best, node.end)
+                continue
+            kind, value = source.segments[depth]
+            child = node.children.get(value) if kind == "" else None
+            if child is not None and child.lowest < best:
+                stack.append((child, depth + 1))
+            if node.param is not None and (kind == ":" or value) and node.param.lowest < best:
                 stack.append((node.param, depth + 1))
         return best
 
@@ -207,18 +229,21 @@ class CompiledRules:
     def first_index(self, canonical: str) -> tuple[int, list[str]]:
         """The index of the first rule matching a canonical path (or a huge number), and the
         path's segments."""
-        best = self._exact.get(canonical, _NONE)
+        best = self._exact.get(canonical, NO_RULE)
         segments = split_segments(canonical)
         if self._patterns:
             best = self._trie.first(segments, best)
         return best, segments
+
+    def first_covering(self, source: Source, below: int) -> int:
+        return self._trie.first_covering(source, below) if self._patterns else below
 
     def parsed(self, index: int) -> Parsed:
         return self._parsed[index]
 
     def match(self, path: str, query: str = "") -> Match | None:
         index, segments = self.first_index(canonical_path(path))
-        if index == _NONE:
+        if index == NO_RULE:
             return None
         parsed = self._parsed[index]
         to = location(parsed, bind(parsed, segments), query)

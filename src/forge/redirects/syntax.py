@@ -166,8 +166,9 @@ def _template(text: str) -> Template:
     return tuple(_PLACEHOLDER.split(text))
 
 
-def parse_target(text: str, names: frozenset[str]) -> Target:
-    """`names` are the placeholders the rule's `from` binds; any other is an error."""
+def parse_target(text: str, names: frozenset[str] | None) -> Target:
+    """`names` are the placeholders the rule's `from` binds, any other is an error (None: a
+    `from` too broken to say, so placeholders go unchecked)."""
     if not text:
         raise RuleSyntaxError("to", "`to` must not be empty.")
     _check_url_text("to", text)
@@ -175,7 +176,7 @@ def parse_target(text: str, names: frozenset[str]) -> Target:
     rest, _, fragment = rest.partition("#")
     path, _, query = rest.partition("?")
     target = Target(origin, _template(path), _template(query), "#" + fragment if fragment else "")
-    unknown = sorted(target.names - names)
+    unknown = sorted(target.names - names) if names is not None else []
     if unknown:
         raise RuleSyntaxError(
             "to",
