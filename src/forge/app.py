@@ -21,8 +21,11 @@ from forge.http.fastpath import FastPath
 from forge.http.middleware import ContractMiddleware
 from forge.keys import usage
 from forge.keys.routes import router as keys_router
+from forge.notify import LocalHub
 from forge.ratelimit.routes import router as ratelimit_router
 from forge.ratelimit.service import build_limiter
+from forge.redirects import routes as redirect_routes
+from forge.redirects.routes import router as redirects_router
 from forge.secret_scanning.routes import router as secret_scanning_router
 from forge.secrets import compat_routes, masterkey
 from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES, compat_error
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keyring = _keyring_at_start(settings, app.state.database)
     app.state.limiter = build_limiter(settings, app.state.database)
     app.state.usage = usage.UsageRecorder()
+    app.state.notifier = LocalHub()
     errors.install(app)
     errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
     routers = (
@@ -79,6 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         keys_router,
         audit_router,
         secrets_router,
+        redirects_router,
         deployments_router,
         ratelimit_router,
         secret_scanning_router,
@@ -92,7 +97,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
     fastpath = FastPath([*routers, health.router, compat_routes.router])
     app.add_middleware(
-        ContractMiddleware, max_body_bytes=settings.max_body_bytes, fastpath=fastpath
+        ContractMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        fastpath=fastpath,
+        body_limits=(redirect_routes.BODY_LIMIT,),
     )
     return app
 
