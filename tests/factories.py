@@ -174,3 +174,9 @@ class SecretsWorld:
         site = world.site(team)
         env = world.environment(site, "production", origin_url="https://origin.example.com")
         return cls(team=team, owner=world.owner_key(team), site=site, env=env)
+
+
+def redirects_path(env: Environment, tail: str | None = None) -> str:
+    """The seed-000 redirect routes of an environment (`tail`: "versions", "test", …)."""
+    base = f"/v1/sites/{env.site_id}/environments/{env.id}/redirects"
+    return base if tail is None else f"{base}/{tail}"

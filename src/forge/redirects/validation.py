@@ -25,6 +25,7 @@ from forge.redirects.syntax import (
     RuleSyntaxError,
     Segment,
     Source,
+    Target,
     canonical_path,
     parse_source,
     parse_target,
@@ -82,10 +83,17 @@ def _field_problems(index: int, rule: Rule) -> list[Problem]:
     return found
 
 
-def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, list[Problem]]:
-    """The rule parsed, or the syntax problems of its `from` and `to` (each reported once)."""
+# Stands in for a `to` too broken to parse: such a rule still takes part in the checks of
+# sources (duplicates, shadowing), never in the walks of targets.
+_BROKEN_TARGET = Target("", ("",), ("",), "")
+
+
+def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, bool, list[Problem]]:
+    """The rule parsed (its `to` possibly broken), whether its `to` parsed, and the syntax
+    problems of its `from` and `to` (each field reported once)."""
     found: list[Problem] = []
     source: Source | None = None
+    target: Target | None = None
     if "from" not in long:
         try:
             source = parse_source(rule.source)
@@ -96,10 +104,9 @@ def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, list[
             target = parse_target(rule.target, source.names if source else None)
         except RuleSyntaxError as err:
             found.append(_problem(index, "to", "malformed", err.message))
-        else:
-            if source is not None and not found:
-                return Parsed(index, rule, source, target), []
-    return None, found
+    if source is None:
+        return None, False, found
+    return Parsed(index, rule, source, target or _BROKEN_TARGET), target is not None, found
 
 
 def check(rules: Sequence[Rule]) -> Report:
@@ -107,27 +114,32 @@ def check(rules: Sequence[Rule]) -> Report:
         message = f"A rule set holds at most {MAX_RULES:,} rules; this one has {len(rules):,}."
         return Report([Problem(None, "rules", "too_many_rules", message)], [], None)
     errors: list[Problem] = []
-    parsed: list[Parsed] = []
+    sourced: list[Parsed] = []
+    complete: list[Parsed] = []
     for index, rule in enumerate(rules):
         fields = _field_problems(index, rule)
         long = {p.param.rsplit(".", 1)[1] for p in fields if p.code == "too_long"}
-        item, syntax = _parse(index, rule, long)
+        item, target_ok, syntax = _parse(index, rule, long)
         errors += fields + syntax
         if item is not None:
-            parsed.append(item)
-    compiled = CompiledRules(parsed)
-    set_errors, warnings = _set_problems(compiled, parsed)
-    errors = sorted(errors + set_errors, key=lambda p: (p.index or 0, p.param))
+            sourced.append(item)
+            if target_ok:
+                complete.append(item)
+    by_source = CompiledRules(sourced)
+    compiled = by_source if len(complete) == len(sourced) else CompiledRules(complete)
+    set_errors = _source_problems(by_source, sourced)
+    skip = {p.index for p in set_errors}
+    target_errors, warnings = _target_problems(
+        compiled, [p for p in complete if p.index not in skip]
+    )
+    errors = sorted(errors + set_errors + target_errors, key=lambda p: (p.index or 0, p.param))
     return Report(errors, warnings, None if errors else compiled)
 
 
-def _set_problems(
-    compiled: CompiledRules, parsed: list[Parsed]
-) -> tuple[list[Problem], list[Problem]]:
+def _source_problems(compiled: CompiledRules, parsed: list[Parsed]) -> list[Problem]:
+    """Duplicates and shadowed rules: sources that can never match."""
     errors: list[Problem] = []
-    warnings: list[Problem] = []
     first_of: dict[tuple[Segment, ...], int] = {}
-    sample = _sample_segment(parsed)
     for item in parsed:
         i, source = item.index, item.source
         earlier = first_of.setdefault(source.shape(), i)
@@ -147,9 +159,21 @@ def _set_problems(
                     " matches every path this one does, and comes first.",
                 )
             )
-            continue
-        if target_as_source(item.target) == source:
-            errors.append(_problem(i, "to", "from_equals_to", "`to` is the same as `from`."))
+    return errors
+
+
+def _target_problems(
+    compiled: CompiledRules, parsed: list[Parsed]
+) -> tuple[list[Problem], list[Problem]]:
+    """`from == to` and loops (errors), chains (warnings), of rules that can match."""
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    sample = _sample_segment(parsed)
+    for item in parsed:
+        if target_as_source(item.target) == item.source:
+            errors.append(
+                _problem(item.index, "to", "from_equals_to", "`to` is the same as `from`.")
+            )
             continue
         problem = _walk(compiled, item, sample)
         if problem is not None:
