@@ -11,7 +11,7 @@ from forge.db import Database
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
-from forge.sites.models import Environment, Site
+from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.tenancy import service as tenancy
 from forge.tenancy.models import Client, Membership, Project, Team
 
@@ -105,6 +105,7 @@ class World:
         name: str | None = None,
         parent: Environment | None = None,
         origin_url: str | None = None,
+        hostnames: tuple[str, ...] = (),
     ) -> Environment:
         with self.database.session() as session:
             env = Environment(
@@ -112,6 +113,7 @@ class World:
                 name=name or unique("env"),
                 parent_id=parent.id if parent else None,
                 origin_url=origin_url,
+                hostname_rows=[EnvironmentHostname(hostname=h) for h in hostnames],
             )
             session.add(env)
             session.flush()

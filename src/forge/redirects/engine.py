@@ -8,9 +8,9 @@ traffic with it, so both always agree. Public API (stable):
     CompiledRules.match(path, query="") -> Match | None
         `path` as sent on the wire (percent-encoded, e.g. ASGI `raw_path` decoded as latin-1),
         `query` without its "?". Match(rule, index, status, location).
-    CompiledRules.chain(path, query="", host=None) -> Chain
+    CompiledRules.chain(path, query="", host=None, hosts=()) -> Chain
         every hop a client would follow, Chain(hops=(Hop(location, status, index), ...), loop);
-        an absolute `to` is followed only when its host equals `host`.
+        an absolute `to` is followed only when its host is `host` or one of `hosts`.
     CompiledRules.rules, len(CompiledRules), MAX_HOPS
 
 Semantics (docs/redirects.md): path only; first match in list order; trailing slashes and
@@ -249,18 +249,21 @@ class CompiledRules:
         to = location(parsed, bind(parsed, segments), query)
         return Match(parsed.rule, index, parsed.rule.status, to)
 
-    def chain(self, path: str, query: str = "", host: str | None = None) -> Chain:
+    def chain(
+        self, path: str, query: str = "", host: str | None = None, hosts: Iterable[str] = ()
+    ) -> Chain:
         first = self.match(path, query)
         if first is None:
             return Chain((), False)
         hop = Hop(first.location, first.status, first.index)
-        return self.follow(canonical_path(path), hop, host)
+        return self.follow(canonical_path(path), hop, site_hosts(host, *hosts))
 
-    def follow(self, start: str, hop: Hop, host: str | None) -> Chain:
-        """The chain from `start` (a canonical path) whose first hop is `hop`."""
+    def follow(self, start: str, hop: Hop, hosts: frozenset[str]) -> Chain:
+        """The chain from `start` (a canonical path) whose first hop is `hop`; an absolute
+        target is followed when its host is one of `hosts` (see `site_hosts`)."""
         seen, hops = {start}, [hop]
         while len(hops) <= MAX_HOPS:
-            nxt = _on_site(hop.location, host)
+            nxt = next_request(hop.location, hosts)
             if nxt is None:
                 return Chain(tuple(hops), False)
             path, query = nxt
@@ -276,15 +279,20 @@ class CompiledRules:
         return Chain(tuple(hops), True)
 
 
-def _on_site(location: str, host: str | None) -> tuple[str, str] | None:
+def site_hosts(*names: str | None) -> frozenset[str]:
+    """Host names as compared: lower case, without a port."""
+    return frozenset(n.lower().rpartition("@")[2].partition(":")[0] for n in names if n)
+
+
+def next_request(location: str, hosts: frozenset[str]) -> tuple[str, str] | None:
     """The path and query a client would request next on this site, or None if it leaves."""
     if location.startswith("/"):
         path, _, query = location.partition("#")[0].partition("?")
         return path, query
-    if host is None:
+    if not hosts:
         return None
     url = urlsplit(location)
-    if (url.hostname or "").lower() != host.lower().partition(":")[0]:
+    if (url.hostname or "") not in hosts:
         return None
     return url.path or "/", url.query
 

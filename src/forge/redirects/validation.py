@@ -8,7 +8,7 @@ names literally, `:splat` empty.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from forge.redirects.engine import (
@@ -19,6 +19,8 @@ from forge.redirects.engine import (
     Parsed,
     Rule,
     location,
+    next_request,
+    site_hosts,
 )
 from forge.redirects.syntax import (
     SPLAT,
@@ -109,7 +111,8 @@ def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, bool,
     return Parsed(index, rule, source, target or _BROKEN_TARGET), target is not None, found
 
 
-def check(rules: Sequence[Rule]) -> Report:
+def check(rules: Sequence[Rule], hosts: Iterable[str] = ()) -> Report:
+    """`hosts`: the environment's own host names (an absolute `to` on one stays on site)."""
     if len(rules) > MAX_RULES:
         message = f"A rule set holds at most {MAX_RULES:,} rules; this one has {len(rules):,}."
         return Report([Problem(None, "rules", "too_many_rules", message)], [], None)
@@ -130,7 +133,7 @@ def check(rules: Sequence[Rule]) -> Report:
     set_errors = _source_problems(by_source, sourced)
     skip = {p.index for p in set_errors}
     target_errors, warnings = _target_problems(
-        compiled, [p for p in complete if p.index not in skip]
+        site_hosts(*hosts), compiled, [p for p in complete if p.index not in skip]
     )
     errors = sorted(errors + set_errors + target_errors, key=lambda p: (p.index or 0, p.param))
     return Report(errors, warnings, None if errors else compiled)
@@ -163,7 +166,7 @@ def _source_problems(compiled: CompiledRules, parsed: list[Parsed]) -> list[Prob
 
 
 def _target_problems(
-    compiled: CompiledRules, parsed: list[Parsed]
+    hosts: frozenset[str], compiled: CompiledRules, parsed: list[Parsed]
 ) -> tuple[list[Problem], list[Problem]]:
     """`from == to` and loops (errors), chains (warnings), of rules that can match."""
     errors: list[Problem] = []
@@ -175,7 +178,7 @@ def _target_problems(
                 _problem(item.index, "to", "from_equals_to", "`to` is the same as `from`.")
             )
             continue
-        problem = _walk(compiled, item, sample)
+        problem = _walk(compiled, item, sample, hosts)
         if problem is not None:
             (errors if problem.code == "loop" else warnings).append(problem)
     return errors, warnings
@@ -199,7 +202,9 @@ def _sample_segment(parsed: list[Parsed]) -> str:
     return sample
 
 
-def _walk(compiled: CompiledRules, item: Parsed, sample: str) -> Problem | None:
+def _walk(
+    compiled: CompiledRules, item: Parsed, sample: str, hosts: frozenset[str]
+) -> Problem | None:
     """A loop (error) or a chain (warning) starting with this rule, else None."""
     source = item.source
     segments = [sample if kind == ":" else value for kind, value in source.segments]
@@ -208,11 +213,11 @@ def _walk(compiled: CompiledRules, item: Parsed, sample: str) -> Problem | None:
         bound[SPLAT] = ""
     start = canonical_path("/" + "/".join(segments))
     first = Hop(location(item, bound, ""), item.rule.status, item.index)
-    chain = compiled.follow(start, first, None)
+    chain = compiled.follow(start, first, hosts)
     if len(chain.hops) == 1:
         return None
     route = _route(chain)
-    if chain.loop and _loops_back(chain, start, item.index):
+    if chain.loop and _loops_back(chain, start, item.index, hosts):
         how = (
             f"Takes more than {MAX_HOPS} hops (browsers give up)"
             if len(chain.hops) > MAX_HOPS
@@ -233,15 +238,15 @@ def _route(chain: Chain) -> str:
     return " → ".join(names if len(names) <= 6 else [*names[:3], "…", names[-1]])
 
 
-def _loops_back(chain: Chain, start: str, index: int) -> bool:
+def _loops_back(chain: Chain, start: str, index: int, hosts: frozenset[str]) -> bool:
     """The loop includes this rule: its start is revisited, or it applies again."""
     if any(hop.index == index for hop in chain.hops[1:]):
         return True
-    return any(
-        hop.location.startswith("/")
-        and canonical_path(hop.location.partition("#")[0].partition("?")[0]) == start
-        for hop in chain.hops
-    )
+    for hop in chain.hops:
+        nxt = next_request(hop.location, hosts)
+        if nxt is not None and canonical_path(nxt[0]) == start:
+            return True
+    return False
 
 
 __all__ = ["MAX_RULES", "Problem", "Report", "check"]
