@@ -20,6 +20,7 @@ from forge.redirects.engine import (
     Rule,
     location,
     next_request,
+    paused_gc,
     site_hosts,
 )
 from forge.redirects.syntax import (
@@ -113,6 +114,11 @@ def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, bool,
 
 def check(rules: Sequence[Rule], hosts: Iterable[str] = ()) -> Report:
     """`hosts`: the environment's own host names (an absolute `to` on one stays on site)."""
+    with paused_gc():
+        return _check(rules, hosts)
+
+
+def _check(rules: Sequence[Rule], hosts: Iterable[str]) -> Report:
     if len(rules) > MAX_RULES:
         message = f"A rule set holds at most {MAX_RULES:,} rules; this one has {len(rules):,}."
         return Report([Problem(None, "rules", "too_many_rules", message)], [], None)
