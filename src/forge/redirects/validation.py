@@ -148,10 +148,10 @@ def _check(rules: Sequence[Rule], hosts: Iterable[str]) -> Report:
 def _source_problems(compiled: CompiledRules, parsed: list[Parsed]) -> list[Problem]:
     """Duplicates and shadowed rules: sources that can never match."""
     errors: list[Problem] = []
-    first_of: dict[tuple[Segment, ...], int] = {}
+    first_of: dict[str | tuple[Segment, ...], int] = {}
     for item in parsed:
         i, source = item.index, item.source
-        earlier = first_of.setdefault(source.shape(), i)
+        earlier = first_of.setdefault(source.key if source.exact else source.shape(), i)
         if earlier != i:
             errors.append(
                 _problem(i, "from", "duplicate", f"Same source as rules[{earlier}].from.")
@@ -179,7 +179,7 @@ def _target_problems(
     warnings: list[Problem] = []
     sample = _sample_segment(parsed)
     for item in parsed:
-        if target_as_source(item.target) == item.source:
+        if _same_place(item):
             errors.append(
                 _problem(item.index, "to", "from_equals_to", "`to` is the same as `from`.")
             )
@@ -188,6 +188,16 @@ def _target_problems(
         if problem is not None:
             (errors if problem.code == "loop" else warnings).append(problem)
     return errors, warnings
+
+
+def _same_place(item: Parsed) -> bool:
+    """`to` names the very source of `from` (trailing slash, encoding and query aside)."""
+    target, source = item.target, item.source
+    if not target.on_site:
+        return False
+    if len(target.path) == 1:  # no placeholder: only an exact source can be the same
+        return source.exact and canonical_path(target.path[0]) == source.key
+    return target_as_source(target) == source
 
 
 def _shadowed_by(compiled: CompiledRules, item: Parsed) -> int | None:
