@@ -66,9 +66,12 @@ def progress(session: Session, purge: CachePurge, lease: timedelta, now: datetim
             select(EdgePurgeResult).where(EdgePurgeResult.purge_seq == purge.seq)
         )
     }
-    names = dict(
-        session.execute(select(Edge.id, Edge.name).where(Edge.id.in_(list(results)))).tuples()
-    )
+    names: dict[str, str] = {
+        edge_id: name
+        for edge_id, name in session.execute(
+            select(Edge.id, Edge.name).where(Edge.id.in_(list(results)))
+        )
+    }
     edges = current_edges(session, now, lease)
     applied = [
         {

@@ -188,9 +188,10 @@ def fail(
     now: datetime,
     retry_at: datetime | None = None,
 ) -> bool:
-    """Failed for good, or (`retry_at`) back in the queue for another attempt."""
+    """Failed for good, or (`retry_at`) back in the queue for another attempt (the error of
+    an attempt that will be retried is only logged: `error` is the job's final failure)."""
     values: dict[str, Any] = (
-        {"status": "queued", "run_after": retry_at, "error": error, "lease_owner": None}
+        {"status": "queued", "run_after": retry_at, "lease_owner": None}
         if retry_at is not None
         else {"status": "failed", "error": error, "finished_at": now}
     )

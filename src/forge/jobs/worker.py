@@ -32,7 +32,7 @@ from forge.notify import JOB_FINISHED, JOB_QUEUED, Listener, Notifier
 
 log = logging.getLogger("forge.jobs")
 
-IDLE_POLL_SECONDS = 5.0  # the fallback when no notification arrives (another process, SQLite)
+IDLE_POLL_SECONDS = 1.0  # the fallback when no notification arrives (another process, SQLite)
 SWEEP_EVERY_SECONDS = 3600.0
 MAX_RETRY_DELAY_SECONDS = 60.0
 
