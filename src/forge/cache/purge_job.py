@@ -139,7 +139,7 @@ def _record_lost_edges(run: JobRun, down: list[dict[str, Any]]) -> Any:
 
 
 def _load_purge(run: JobRun) -> CachePurge:
-    with run.database.session() as session:
+    with run.database.read_only() as session:
         purge = session.scalar(select(CachePurge).where(CachePurge.job_id == run.job_id))
     if purge is None:
         raise JobFailed("purge_missing", "This job's purge is no longer in the purge log.")
@@ -148,7 +148,7 @@ def _load_purge(run: JobRun) -> CachePurge:
 
 def _check(run: JobRun, purge: CachePurge) -> Progress:
     lease = timedelta(seconds=run.settings.edge_lease_seconds)
-    with run.database.session() as session:
+    with run.database.read_only() as session:
         return progress(session, purge, lease, utcnow())
 
 
