@@ -21,6 +21,7 @@ from forge.http.fastpath import FastPath
 from forge.http.middleware import ContractMiddleware
 from forge.keys import usage
 from forge.keys.routes import router as keys_router
+from forge.notify import LocalHub
 from forge.ratelimit.routes import router as ratelimit_router
 from forge.ratelimit.service import build_limiter
 from forge.secret_scanning.routes import router as secret_scanning_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keyring = _keyring_at_start(settings, app.state.database)
     app.state.limiter = build_limiter(settings, app.state.database)
     app.state.usage = usage.UsageRecorder()
+    app.state.notifier = LocalHub()
     errors.install(app)
     errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
     routers = (

@@ -49,6 +49,13 @@ class Settings:
     redis_prefix: str = "forge:"  # every Redis key Forge writes starts with this
     secret_scanning_keys: tuple[ScannerKey, ...] = ()
     key_usage_flush_seconds: int = 5
+    # The edge (forge.edge): its port inside `forge serve`, its cache's byte bound, how long
+    # it may go without reading the purge log (and heartbeating) before it counts as down.
+    edge_port: int = 8081
+    edge_cache_bytes: int = 256 * 1024 * 1024
+    edge_lease_seconds: int = 5
+    edge_origin_timeout: float = 30.0
+    edge_connect_timeout: float = 5.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -65,6 +72,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
     if value < 1:
         raise ConfigError(name, f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(name, f"must be a positive number of seconds, got {raw}")
     return value
 
 
@@ -186,4 +206,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=env.get("FORGE_REDIS_PREFIX", "").strip() or "forge:",
         secret_scanning_keys=_secret_scanning_keys(env),
         key_usage_flush_seconds=_positive_int(env, "FORGE_KEY_USAGE_FLUSH_SECONDS", 5),
+        edge_port=_positive_int(env, "FORGE_EDGE_PORT", 8081),
+        edge_cache_bytes=_positive_int(env, "FORGE_EDGE_CACHE_BYTES", 256 * 1024 * 1024),
+        edge_lease_seconds=_positive_int(env, "FORGE_EDGE_LEASE_SECONDS", 5),
+        edge_origin_timeout=_positive_seconds(env, "FORGE_EDGE_ORIGIN_TIMEOUT", 30.0),
+        edge_connect_timeout=_positive_seconds(env, "FORGE_EDGE_CONNECT_TIMEOUT", 5.0),
     )
