@@ -196,13 +196,17 @@ def test_expired_entry_is_revalidated_with_its_etag(origin: Origin, client: http
     assert origin.seen[-1].headers.get("if-none-match") == '"e"'
 
 
-def test_concurrent_misses_make_one_origin_request(origin: Origin, edge: EdgeThread, env: Environment) -> None:
+def test_concurrent_misses_make_one_origin_request(
+    origin: Origin, edge: EdgeThread, env: Environment
+) -> None:
     origin.answers["/co"] = Answer(headers=CACHED, body=b"x" * 5000, delay=0.5)
     results: list[tuple[int, str, int]] = []
 
     def fetch() -> None:
         response = httpx.get(f"{edge.url}/co", headers={"Host": env.hostnames[0]}, timeout=10)
-        results.append((response.status_code, response.headers["forge-cache"], len(response.content)))
+        results.append(
+            (response.status_code, response.headers["forge-cache"], len(response.content))
+        )
 
     threads = [threading.Thread(target=fetch) for _ in range(10)]
     for thread in threads:
@@ -266,8 +270,9 @@ def test_configuration_changes_reach_an_edge_without_notifications_within_a_seco
         env = world.hosted_environment(origin.url)
         started = time.monotonic()
         wait_for(
-            lambda: httpx.get(f"{lonely.url}/", headers={"Host": env.hostnames[0]}).status_code
-            == 200,
+            lambda: (
+                httpx.get(f"{lonely.url}/", headers={"Host": env.hostnames[0]}).status_code == 200
+            ),
             "the new hostname",
         )
         assert time.monotonic() - started < 1.0

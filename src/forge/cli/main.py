@@ -75,6 +75,38 @@ def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Jobs run at once")
+    ] = None,
+) -> None:
+    """Run a job worker as its own process (stops on SIGTERM/SIGINT, handing its jobs back)."""
+    import asyncio
+    import dataclasses
+
+    from forge import logs
+    from forge.jobs.registry import default_types
+    from forge.jobs.worker import Worker, run_until_signalled
+    from forge.notify import build_notifier
+
+    settings = settings_or_exit()
+    if concurrency is not None:
+        settings = dataclasses.replace(settings, worker_concurrency=concurrency)
+    database = database_or_exit(settings)
+    if not migrations.is_current(database):
+        fail("the database schema is not at the newest revision; run `forge migrate` first")
+    logs.configure()
+    notifier = build_notifier(settings.database_url)
+    job_worker = Worker(database, notifier, settings, default_types())
+    console.print(f"Forge worker {job_worker.id} running ({', '.join(job_worker.types)})")
+    try:
+        asyncio.run(run_until_signalled(job_worker))
+    finally:
+        notifier.close()
+        database.dispose()
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
@@ -114,6 +146,8 @@ def serve(
     )
     edge_port = settings.edge_port if edge_port is None else edge_port
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
+    if settings.runs_worker_in_process:
+        console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
     if workers == 1:
         runner.serve_with_api(
             config, settings, database, host, edge_port, application.state.notifier

@@ -125,6 +125,11 @@ def read_log(database: Database, after_seq: int, limit: int) -> list[LoggedPurge
     ]
 
 
+def oldest_seq(database: Database) -> int:
+    with database.session() as session:
+        return session.scalar(select(func.coalesce(func.min(CachePurge.seq), 0))) or 0
+
+
 def record_applied(database: Database, edge_id: str, applied: list[AppliedPurge]) -> None:
     """The proof of each purge and the edge's applied sequence, in one transaction."""
     with database.session() as session:

@@ -19,7 +19,7 @@ from forge.edge.origin import OriginPool
 from forge.edge.protocol import EdgeProtocol
 from forge.edge.runtime import Edge
 from forge.edge.store import Store
-from forge.notify import Notifier
+from forge.notify import Notifier, build_notifier
 
 log = logging.getLogger("forge.edge")
 
@@ -75,8 +75,19 @@ async def start_edge(
 
 
 async def serve_forever(settings: Settings, database: Database, host: str, port: int) -> None:
-    """`forge edge`: run until SIGINT or SIGTERM, then deregister."""
-    running = await start_edge(settings, database, host, port)
+    """`forge edge`: run until SIGINT or SIGTERM, then deregister. Woken by LISTEN/NOTIFY on
+    PostgreSQL; on SQLite by its polls alone."""
+    notifier = build_notifier(settings.database_url)
+    try:
+        await _serve_until_signalled(settings, database, host, port, notifier)
+    finally:
+        notifier.close()
+
+
+async def _serve_until_signalled(
+    settings: Settings, database: Database, host: str, port: int, notifier: Notifier
+) -> None:
+    running = await start_edge(settings, database, host, port, notifier)
     print(f"Forge edge listening on {running.address}", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -69,11 +69,11 @@ class Edge:
         recount = now - self._tags_counted_at >= TOP_TAGS_SECONDS
         if recount:
             self._tags_counted_at = now
-        published: dict[str, Any] = {}
+        environments: dict[str, Any] = {}
         for env_id, counters in self.store.counters.items():
             if recount:
                 self._top_tags[env_id] = self.store.top_tags(env_id)
-            published[env_id] = {
+            environments[env_id] = {
                 "entries": dict(counters.entries),
                 "bytes": dict(counters.bytes),
                 "hits": counters.hits,
@@ -84,7 +84,7 @@ class Edge:
                     {"tag": tag, "entries": count} for tag, count in self._top_tags.get(env_id, [])
                 ],
             }
-        return published
+        return {"environments": environments}
 
     def bypassing(self, now: float) -> bool:
         return now - self.last_contact > self.lease
