@@ -128,9 +128,11 @@ class World:
         hostnames: list[str] | None = None,
         default_ttl: int = 0,
         max_object_bytes: int = 8 * 1024 * 1024,
+        team: Team | None = None,
     ) -> Environment:
-        """An environment of a new team's site, served by the edge at its hostnames."""
-        site = self.site(self.team())
+        """An environment of a new site (of a new team unless given), served by the edge at
+        its hostnames."""
+        site = self.site(team or self.team())
         with self.database.session() as session:
             env = Environment(
                 site_id=site.id,
