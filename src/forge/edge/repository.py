@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+import forge.models  # noqa: F401  (every table, so foreign keys resolve in an edge-only process)
 from forge.audit import service as audit
 from forge.cache.models import CachePurge, Edge, EdgePurgeResult
 from forge.clock import utcnow
