@@ -29,7 +29,7 @@ from tests.edge.origin import Answer, Origin
 from tests.factories import Key, World
 
 FORGE = str(Path(sys.executable).parent / "forge")
-LEASE = 2
+LEASE = 3
 
 
 def _free_port() -> int:

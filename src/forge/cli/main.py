@@ -149,9 +149,14 @@ def serve(
     if settings.runs_worker_in_process:
         console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
     if workers == 1:
-        runner.serve_with_api(
-            config, settings, database, host, edge_port, application.state.notifier
-        )
+        try:
+            runner.serve_with_api(
+                config, settings, database, host, edge_port, application.state.notifier
+            )
+        except ConfigError as err:
+            fail(f"bad configuration: {err}")
+        except OSError as err:
+            fail(f"the edge cannot listen on {host}:{edge_port}: {err.strerror}")
     else:
         runner.serve_workers_with_edge(config, host, edge_port)
 
@@ -176,5 +181,7 @@ def edge(
     logs.configure()
     try:
         uvloop.run(runner.serve_forever(settings, database, host, port))
+    except ConfigError as err:
+        fail(f"bad configuration: {err}")
     except OSError as err:
         fail(f"cannot listen on {host}:{port}: {err.strerror}")

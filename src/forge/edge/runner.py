@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from forge.config import Settings
+from forge.config import ConfigError, Settings
 from forge.db import Database
 from forge.edge.agent import Agent
 from forge.edge.origin import OriginPool
@@ -48,6 +48,10 @@ async def start_edge(
     notifier: Notifier | None = None,
 ) -> RunningEdge:
     """Bind, register and load the configuration; serving once this returns."""
+    if settings.edge_lease_seconds < 2:
+        raise ConfigError(
+            "FORGE_EDGE_LEASE_SECONDS", "an edge heartbeats every second: at least 2 seconds"
+        )
     edge = Edge(
         Store(settings.edge_cache_bytes),
         OriginPool(settings.edge_connect_timeout, settings.edge_origin_timeout),
