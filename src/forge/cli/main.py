@@ -158,7 +158,7 @@ def serve(
         except OSError as err:
             fail(f"the edge cannot listen on {host}:{edge_port}: {err.strerror}")
     else:
-        runner.serve_workers_with_edge(config, host, edge_port)
+        runner.serve_workers_with_edge(config, settings, database, host, edge_port)
 
 
 @app.command()
@@ -185,3 +185,14 @@ def edge(
         fail(f"bad configuration: {err}")
     except OSError as err:
         fail(f"cannot listen on {host}:{port}: {err.strerror}")
+
+
+@app.command("demo-origin")
+def demo_origin(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 9000,
+) -> None:
+    """Serve a small cacheable, tagged origin to try the edge with."""
+    from forge.cli import demo_origin as demo
+
+    demo.serve(host, port)
