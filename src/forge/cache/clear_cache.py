@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from forge.cache import service
-from forge.cache.routes import accepted
+from forge.cache.routes import ACCEPTED, accepted
 from forge.cache.schemas import ClearCacheRequest
 from forge.errors import InvalidRequest
 from forge.http.auth import Access, Scoped
@@ -45,6 +45,7 @@ def _one_selector(body: ClearCacheRequest) -> None:
 @router.post(
     "/clear-cache",
     status_code=202,
+    responses=ACCEPTED,
     summary="Clear the cache of an environment named by team, site and environment",
 )
 async def clear_cache(
