@@ -11,6 +11,7 @@ import argparse
 import statistics
 
 import httpx
+
 from common import wrk
 from edge_common import HOST, edge_process, hosted_data_dir, nginx, origin
 
