@@ -80,11 +80,14 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "forge_read_only"
+
+
 def _begin_sqlite(connection: Connection) -> None:
     """A unit of work that writes takes the write lock at BEGIN (BEGIN IMMEDIATE), which spares
     read-then-write transactions SQLITE_BUSY failures; a read-only one takes no lock at all
     (a deferred BEGIN: one consistent snapshot, never in a writer's way)."""
-    read_only = connection.get_execution_options().get("forge_read_only", False)
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
@@ -184,6 +187,20 @@ class Database:
 
     def reads(self) -> Reads:
         return Reads(self.read_engine)
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A unit of work that only reads, rolled back at the end (what it loaded stays
+        usable, detached); on SQLite it takes no write lock, so polling readers (the purge
+        job) never stand in a writer's way."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with Session(bind=connection) as session:
+                try:
+                    yield session
+                finally:
+                    session.expunge_all()
+                    session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -3,7 +3,23 @@
 from ulid import ULID
 
 PREFIXES = frozenset(
-    {"team", "cli", "proj", "site", "env", "dep", "job", "key", "ks", "evt", "req", "sec", "secv"}
+    {
+        "team",
+        "cli",
+        "proj",
+        "site",
+        "env",
+        "dep",
+        "job",
+        "key",
+        "ks",
+        "evt",
+        "req",
+        "sec",
+        "secv",
+        "edge",
+        "rdv",
+    }
 )
 
 

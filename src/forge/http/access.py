@@ -20,6 +20,7 @@ from forge.principal import Principal
 
 if TYPE_CHECKING:
     from forge.http.idempotency import Claim
+    from forge.jobs.models import Job
     from forge.sites.models import Environment
     from forge.sites.service import SiteLike
     from forge.tenancy.models import Team
@@ -34,6 +35,7 @@ class Access:
 
     __slots__ = (
         "_environment",
+        "_job",
         "_reads",
         "_session",
         "_site",
@@ -71,6 +73,7 @@ class Access:
         self._site: SiteLike | None = None
         self._environment: Environment | None = None
         self._team: Team | None = None
+        self._job: Job | None = None
 
     # The path's resources, set by the route's resolver. Reading one the resolver did not load
     # is a bug in the route, not a client error.
@@ -104,6 +107,16 @@ class Access:
     @team.setter
     def team(self, team: Team) -> None:
         self._team = team
+
+    @property
+    def job(self) -> Job:
+        if self._job is None:
+            raise LookupError("this route's resolver loads no job")
+        return self._job
+
+    @job.setter
+    def job(self, job: Job) -> None:
+        self._job = job
 
     @property
     def session(self) -> Session:

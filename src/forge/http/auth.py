@@ -25,14 +25,19 @@ __all__ = ["Access", "PathResolver", "Scoped", "bucket_for", "resolves"]
 
 
 def Scoped(
-    scope: str | None, resolver: PathResolver | None = None, *, bucket: Bucket | None = None
+    scope: str | None,
+    resolver: PathResolver | None = None,
+    *,
+    bucket: Bucket | None = None,
+    api_key_header: bool = False,
 ) -> Any:
     """A dependency granting `scope` (None: any valid key) after resolving the path.
 
     `bucket` names the rate-limit bucket the route spends from; by default GET/HEAD spend
     `read`, POST `create`, other methods `write`. Action POSTs (roll, purge, …) pass "write";
-    introspection routes pass "free"."""
-    gate = Gate(scope, resolver, bucket)
+    introspection routes pass "free". `api_key_header` also accepts the key in `x-api-key`
+    (only where a documented surface says so)."""
+    gate = Gate(scope, resolver, bucket, api_key_header)
 
     async def dependency(request: Request, **params: str) -> Access:
         return await admit(request, gate, params)

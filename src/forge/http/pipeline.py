@@ -44,6 +44,7 @@ class Gate:
     scope: str | None
     resolver: PathResolver | None
     bucket: Bucket | None
+    api_key_header: bool = False  # also take the key from `x-api-key` (a documented surface)
 
 
 def bucket_for(method: str, declared: Bucket | None) -> Bucket:
@@ -54,8 +55,18 @@ def bucket_for(method: str, declared: Bucket | None) -> Bucket:
     return "create" if method == "POST" else "write"
 
 
-def bearer_token(request: Request) -> str:
+API_KEY_HEADER = "x-api-key"
+
+
+def bearer_token(request: Request, api_key_header: bool = False) -> str:
+    """The key from `Authorization: Bearer`; on the routes that document it (the clear-cache
+    surface), from `x-api-key` when no Authorization header is sent."""
     header = request.headers.get("authorization")
+    if not header and api_key_header:
+        token = request.headers.get(API_KEY_HEADER, "").strip()
+        if not token:
+            raise AuthenticationFailed("No API key: send it as `x-api-key: <key>`.")
+        return token
     if not header:
         raise AuthenticationFailed("No API key: send it as `Authorization: Bearer <key>`.")
     scheme, _, token = header.partition(" ")
@@ -172,9 +183,12 @@ async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Acce
     database: Database = state.database
     address = caller_ip(request, state.settings)
     ratelimits.refuse_blocked_address(request, address)
-    pending = await idempotency.pending(request)
+    # A POST spending `read` or nothing is a query (the redirect test call): it changes
+    # nothing, so its Idempotency-Key is ignored, never stored.
+    stored = bucket_for(request.method, gate.bucket) not in ("read", "free")
+    pending = await idempotency.pending(request) if stored else None
     try:
-        token = bearer_token(request)
+        token = bearer_token(request, gate.api_key_header)
         access = await database.run(_identify, request, database, token, address, pending)
     except AuthenticationFailed:
         await ratelimits.count_failed_authentication(request, address)

@@ -97,7 +97,9 @@ class ForgeRoute(APIRoute):
         method = next(iter(self.methods or {"GET"}))
         self.openapi_extra = {
             **(self.openapi_extra or {}),
-            "security": [{"bearer": []}],
+            "security": [{"bearer": []}, {"x-api-key": []}]
+            if self.gate.api_key_header
+            else [{"bearer": []}],
             "x-forge-scope": self.gate.scope,
             "x-forge-bucket": bucket_for(method, self.gate.bucket),
         }
