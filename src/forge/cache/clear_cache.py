@@ -22,6 +22,7 @@ from forge.http.envelope import Envelope
 from forge.http.routing import ForgeRoute
 from forge.jobs.access import AppNotifier
 from forge.jobs.schemas import JobOut
+from forge.sites import service as sites
 
 router = APIRouter(prefix="/api/v1", tags=["cache"], route_class=ForgeRoute)
 
@@ -52,8 +53,11 @@ async def clear_cache(
     access: ClearCache, notifier: AppNotifier, response: Response, body: ClearCacheRequest
 ) -> Envelope[JobOut]:
     _one_selector(body)
-    env = service.environment_by_names(
-        access.session, access.principal, body.team, body.site, body.environment
+    env = sites.environment_by_names(
+        access.session,
+        access.principal,
+        (body.team, body.site, body.environment),
+        ("team", "site", "environment"),
     )
     chosen = service.selector(
         "all", tags=body.surrogateKeys, paths=body.paths, cache_hashes=body.cacheHashes
