@@ -90,8 +90,9 @@ class EdgeProtocol(asyncio.Protocol):
         self._headers = {}
         self._raw = []
         self._head_bytes = 0
-        self._body = []
-        self._body_bytes = 0
+        if self._body:
+            self._body = []
+            self._body_bytes = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -119,7 +120,18 @@ class EdgeProtocol(asyncio.Protocol):
         if self._busy:
             self._queue.append(self._request(method, keep_alive))
             return
-        self._handle(method, keep_alive)
+        config = self.edge.config
+        host = self._headers.get(b"host", b"")
+        env = config.hosts.get(host)  # the common case: the hostname exactly as configured
+        if env is None:
+            routed = config.route(host)
+            if routed is not None:
+                host, env = routed
+        if env is not None and self._answer_now(method, keep_alive, host, env):
+            if not keep_alive:
+                self.close()
+            return
+        self._start(self._request(method, keep_alive))
 
     # Requests ---------------------------------------------------------------------------
 
@@ -134,19 +146,8 @@ class EdgeProtocol(asyncio.Protocol):
             client_ip=self.client_ip,
         )
 
-    def _handle(self, method: bytes, keep_alive: bool) -> None:
-        """Redirects and fresh cache hits right here; anything else as a task."""
-        config = self.edge.config
-        host_header = self._headers.get(b"host", b"")
-        env = config.hosts.get(host_header)  # the common case: the hostname exactly
-        routed = (host_header, env) if env is not None else config.route(host_header)
-        if routed is not None and self._answer_now(method, keep_alive, *routed):
-            if not keep_alive:
-                self.close()
-            return
-        self._start(self._request(method, keep_alive))
-
     def _answer_now(self, method: bytes, keep_alive: bool, host: bytes, env: EnvConfig) -> bool:
+        """Redirects and fresh cache hits, answered without leaving the callback."""
         edge = self.edge
         if env.redirects is not None and edge.redirect(self, env, self._url, keep_alive):
             return True
@@ -204,8 +205,7 @@ class EdgeProtocol(asyncio.Protocol):
             self.close()
             return
         while self._queue and not self._busy and not self.closed:
-            queued = self._queue.popleft()
-            self._start(queued)
+            self._start(self._queue.popleft())
         if not self._busy and self.transport is not None and not self.closed:
             self.transport.resume_reading()
 
