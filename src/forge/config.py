@@ -58,6 +58,11 @@ class Settings:
     # job fails when a live edge has not applied it within the purge timeout.
     edge_lease_seconds: int = 5
     purge_timeout_seconds: int = 30
+    # The edge's port inside `forge serve`, its cache's byte bound, its origin timeouts.
+    edge_port: int = 8081
+    edge_cache_bytes: int = 256 * 1024 * 1024
+    edge_origin_timeout: float = 30.0
+    edge_connect_timeout: float = 5.0
 
     @property
     def runs_worker_in_process(self) -> bool:
@@ -78,6 +83,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
     if value < 1:
         raise ConfigError(name, f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(name, f"must be a positive number of seconds, got {raw}")
     return value
 
 
@@ -210,6 +228,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=env.get("FORGE_REDIS_PREFIX", "").strip() or "forge:",
         secret_scanning_keys=_secret_scanning_keys(env),
         key_usage_flush_seconds=_positive_int(env, "FORGE_KEY_USAGE_FLUSH_SECONDS", 5),
+        edge_port=_positive_int(env, "FORGE_EDGE_PORT", 8081),
+        edge_cache_bytes=_positive_int(env, "FORGE_EDGE_CACHE_BYTES", 256 * 1024 * 1024),
+        edge_origin_timeout=_positive_seconds(env, "FORGE_EDGE_ORIGIN_TIMEOUT", 30.0),
+        edge_connect_timeout=_positive_seconds(env, "FORGE_EDGE_CONNECT_TIMEOUT", 5.0),
         job_lease_seconds=_positive_int(env, "FORGE_JOB_LEASE_SECONDS", 15),
         worker_concurrency=_positive_int(env, "FORGE_WORKER_CONCURRENCY", 8),
         worker_in_process=_switch(env, "FORGE_WORKER_IN_PROCESS"),
