@@ -74,7 +74,7 @@ def served(
         yield base, log
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
 
 
 def _access_lines(log: Path, request_id: str) -> list[dict[str, object]]:
