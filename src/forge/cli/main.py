@@ -83,7 +83,7 @@ def serve(
     """Serve the API (several processes with --workers; each runs one query at a time)."""
     import uvicorn
 
-    from forge import logs
+    from forge import logs, serving
 
     settings = settings_or_exit()
     database = database_or_exit(settings)
@@ -98,12 +98,5 @@ def serve(
         # With several workers each process builds its own app; this one only checked it.
         application if workers == 1 else "forge.app:worker_app",
         factory=workers > 1,
-        workers=workers,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        loop="uvloop",
-        http="httptools",
+        **serving.uvicorn_options(host, port, workers),
     )
