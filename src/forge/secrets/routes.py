@@ -38,7 +38,10 @@ router = APIRouter(
 SecretsRead = Annotated[Access, Scoped("secrets:read", environment_resolver)]
 SecretsWrite = Annotated[Access, Scoped("secrets:write", environment_resolver)]
 SecretsDeclare = Annotated[Access, Scoped("secrets:write", environment_resolver, bucket="create")]
-SecretsAct = Annotated[Access, Scoped("secrets:write", environment_resolver, bucket="write")]
+# Setting a value, by any route: the team's value setters only (docs/secrets.md).
+SecretsSetValue = Annotated[
+    Access, Scoped("secrets:set-value", environment_resolver, bucket="write")
+]
 KeyCursor = Annotated[
     str | None, Query(max_length=256, description="The last key of the page before.")
 ]
@@ -137,7 +140,7 @@ async def compare_secrets(
 
 @router.post("/import", summary="Import a dotenv document, all or nothing")
 async def import_secrets(
-    access: SecretsAct, keyring: AppKeyring, body: SecretImport
+    access: SecretsSetValue, keyring: AppKeyring, body: SecretImport
 ) -> Envelope[ImportOut]:
     env = environment_of(access)
     result = bulk.import_dotenv(
@@ -153,7 +156,7 @@ async def get_secret(access: SecretsRead, key: str) -> Envelope[SecretDetail]:
 
 @router.put("/{key}", summary="Set or replace a secret's value (write-only)")
 async def set_secret(
-    access: SecretsWrite, keyring: AppKeyring, key: str, body: SecretValueSet
+    access: SecretsSetValue, keyring: AppKeyring, key: str, body: SecretValueSet
 ) -> Envelope[SecretSetOut]:
     env = environment_of(access)
     secret = service.set_value(
@@ -182,7 +185,7 @@ async def delete_secret(access: SecretsWrite, key: str) -> Envelope[SecretDelete
 
 @router.post("/{key}/restore", summary="Make an old version's value current again")
 async def restore_secret(
-    access: SecretsAct, keyring: AppKeyring, key: str, body: SecretRestore
+    access: SecretsSetValue, keyring: AppKeyring, key: str, body: SecretRestore
 ) -> Envelope[SecretDetail]:
     service.restore(
         access.session, keyring, access.principal, environment_of(access), key, body.version
