@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
 from forge.clock import rfc3339
 
@@ -17,6 +17,10 @@ Slug = Annotated[
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 ResourceId = Annotated[str, StringConstraints(pattern=r"^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$")]
 Mode = Annotated[str, StringConstraints(pattern=r"^(live|test)$")]
+# Every integer a request carries has both bounds in its schema: stored counters are 32-bit
+# INTEGER columns, and a larger number must be a 422, never a driver overflow (a 500).
+MAX_INT32 = 2**31 - 1
+Version = Annotated[int, Field(ge=1, le=MAX_INT32)]
 
 
 class RequestBody(BaseModel):

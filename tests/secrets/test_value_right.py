@@ -119,3 +119,12 @@ def test_only_owners_change_the_setting_and_owners_keep_the_right(
     bad = {"secret_value_roles": ["viewer"]}
     assert_error(api.patch(path, json=bad, headers=w.owner.headers), 422, "validation_error")
     assert data_of(api.get(path, headers=w.owner.headers))["secret_value_roles"] == ["owner"]
+
+
+@pytest.mark.parametrize("version", [2**31, 9223372036854775808, 10**30])
+def test_a_restore_of_a_version_past_any_bound_is_a_422(
+    api: TestClient, w: SecretsWorld, version: int
+) -> None:
+    path = secrets_path(w.env, "API_TOKEN") + "/restore"
+    response = api.post(path, json={"version": version}, headers=w.owner.headers)
+    assert_error(response, 422, "validation_error", "version")
