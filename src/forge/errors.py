@@ -91,6 +91,14 @@ class PayloadTooLarge(ForgeError):
     status, type, code = 413, "invalid_request_error", "payload_too_large"
 
 
+class HeaderFieldsTooLarge(ForgeError):
+    status, type, code = 431, "invalid_request_error", "header_fields_too_large"
+
+
+class Unavailable(ForgeError):
+    status, type, code = 503, "api_error", "unavailable"
+
+
 class UnsupportedMediaType(ForgeError):
     status, type, code = 415, "invalid_request_error", "unsupported_media_type"
 
@@ -127,10 +135,12 @@ CATALOGUE: tuple[type[ForgeError], ...] = (
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,
+    HeaderFieldsTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
     IdempotencyKeyReused,
     IdempotencyInProgress,
     RateLimited,
     Internal,
+    Unavailable,
 )

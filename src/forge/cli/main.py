@@ -98,5 +98,5 @@ def serve(
         # With several workers each process builds its own app; this one only checked it.
         application if workers == 1 else "forge.app:worker_app",
         factory=workers > 1,
-        **serving.uvicorn_options(host, port, workers),
+        **serving.uvicorn_options(host, port, workers, settings),
     )
