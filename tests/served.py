@@ -64,7 +64,7 @@ class ForgeServer:
         self.wait_healthy()
         return self
 
-    def wait_healthy(self, deadline_seconds: float = 30) -> None:
+    def wait_healthy(self, deadline_seconds: float = 120) -> None:
         deadline = time.monotonic() + deadline_seconds
         while True:
             assert self.process is not None and self.process.poll() is None, self.output()

@@ -47,6 +47,11 @@ _CREDENTIALS_ELSEWHERE = (
 )
 
 
+# On every response: a create or roll carries a secret no cache may keep, and no body is ever
+# to be sniffed into something other than its declared type.
+ALWAYS_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+
+
 def _credential_in_query(query_string: bytes) -> bool:
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         if name.lower() in CREDENTIAL_NAMES:
@@ -108,7 +113,11 @@ class ContractMiddleware:
                 status = message["status"]
                 # Appended as raw pairs: no route sets these, and MutableHeaders rescans the
                 # whole list on every assignment.
-                extra = [(b"request-id", request_id.encode()), (b"forge-version", version.encode())]
+                extra = [
+                    (b"request-id", request_id.encode()),
+                    (b"forge-version", version.encode()),
+                    *ALWAYS_HEADERS,
+                ]
                 extra += [
                     (name.lower().encode("latin-1"), value.encode("latin-1"))
                     for name, value in state.get("response_headers", {}).items()
