@@ -21,6 +21,7 @@ from forge.errors import (
     ValidationFailed,
 )
 from forge.http.context import current_request_id
+from forge.keys import material
 
 
 class ErrorDetail(BaseModel):
@@ -48,6 +49,12 @@ def register_error_shape(path_pattern: str, render: ShapeRenderer) -> None:
 
 
 def error_body(err: ForgeError, path: str = "") -> bytes:
+    """The error as sent; a key pasted into a path or field is never echoed back."""
+    body = _render(err, path)
+    return material.redact(body.decode()).encode() if b"mf" in body else body
+
+
+def _render(err: ForgeError, path: str) -> bytes:
     for pattern, render in _SHAPES.values():
         if pattern.match(path):
             return orjson.dumps(render(err))

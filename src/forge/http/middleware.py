@@ -29,6 +29,7 @@ from forge.http.context import REQUEST_ID
 from forge.http.errors import error_body
 from forge.http.fastpath import FastPath
 from forge.ids import new_id
+from forge.keys import material
 from forge.logs import access_log
 
 errors_log = logging.getLogger("forge.errors")
@@ -52,6 +53,12 @@ _CREDENTIALS_ELSEWHERE = (
 ALWAYS_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 
 
+_KEY_AS_VALUE = (
+    "This field holds what parses as a Forge API key; keys are never accepted as values "
+    "(send one only in the Authorization header). Revoke it if it was exposed."
+)
+
+
 def _credential_in_query(query_string: bytes) -> bool:
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         if name.lower() in CREDENTIAL_NAMES:
@@ -67,12 +74,20 @@ def _credential_in_body(document: Any) -> bool:
     )
 
 
-_PASTED_KEY = re.compile(r"(mf[kso]_[a-z]+_[0-9A-Za-z]{4})[0-9A-Za-z]+")
+# Secret values are where credentials belong (sealed, write-only): a Forge key may be one.
+_SECRET_VALUE_PATH = re.compile(r"/secrets(/[^/]+(/value)?|/import)?$")
+_SECRET_VALUE_FIELDS = frozenset({"value", "dotenv"})
 
 
-def redact_keys(text: str) -> str:
-    """Keep a pasted key's public prefix, drop the rest (a path can carry one by mistake)."""
-    return _PASTED_KEY.sub(r"\1…", text) if "mf" in text else text
+# A scanner reports leaked tokens: keys are that route's very payload.
+_LEAK_REPORTS = "/v1/secret-scanning/"
+
+
+def _key_as_value(path: str, document: Any) -> str | None:
+    if path.startswith(_LEAK_REPORTS):
+        return None
+    exempt = _SECRET_VALUE_FIELDS if _SECRET_VALUE_PATH.search(path) else frozenset()
+    return material.key_in_document(document, exempt)
 
 
 def _is_json(content_type: str) -> bool:
@@ -168,6 +183,9 @@ class ContractMiddleware:
                 raise InvalidRequest("The request body is not valid JSON.") from None
             if _credential_in_body(document):
                 raise InvalidRequest(_CREDENTIALS_ELSEWHERE.format(where="request body"))
+            where = _key_as_value(scope["path"], document)
+            if where is not None:
+                raise InvalidRequest(_KEY_AS_VALUE, param=where)
         sent = False
 
         async def replay() -> Message:
@@ -219,7 +237,7 @@ class ContractMiddleware:
         access_log.write(
             {
                 "method": method,
-                "path": redact_keys(scope["path"]),
+                "path": material.redact(scope["path"]),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "request_id": request_id,
