@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from forge.config import IPNetwork, Settings
 from forge.db import Database
-from forge.errors import AuthenticationFailed, IpNotAllowed
+from forge.errors import AuthenticationFailed, InvalidRequest, IpNotAllowed
 from forge.http import client_ip, idempotency, ratelimits
 from forge.keys import principal as principals
 from forge.keys.principal import Principal
@@ -79,9 +79,19 @@ def bucket_for(method: str, declared: Bucket | None) -> Bucket:
 
 
 def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization")
+    sent = request.headers.getlist("authorization")
+    if len(sent) > 1:
+        # Proxies and frameworks disagree on which of two wins: ambiguous, so neither.
+        raise InvalidRequest(
+            f"The request has {len(sent)} Authorization headers; send exactly one.",
+            param="Authorization",
+        )
+    header = sent[0] if sent else None
     if not header:
-        raise AuthenticationFailed("No API key: send it as `Authorization: Bearer <key>`.")
+        raise AuthenticationFailed(
+            "No API key: send it as `Authorization: Bearer <key>`"
+            + ("; X-API-Key is not read by the /v1 API." if "x-api-key" in request.headers else ".")
+        )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed("Malformed Authorization header: expected `Bearer <key>`.")

@@ -127,24 +127,31 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> ForgeError:
     if exc.status_code == 404:
         return NotFound("No such route.")
     if exc.status_code == 405:
-        allowed = ", ".join(allowed_methods(request.app, request.url.path))
+        allowed = ", ".join(allowed_methods(request.app, _path(request)))
         return MethodNotAllowed(f"This route accepts {allowed}.", headers={"Allow": allowed})
     return InvalidRequest(str(exc.detail))
 
 
+def _path(request: Request) -> str:
+    """The path as routed: `request.url.path` goes through urlsplit, which silently drops TAB,
+    CR and LF, so a segment holding one would be matched against the wrong error shape."""
+    path: str = request.scope["path"]
+    return path
+
+
 async def _on_forge_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForgeError)
-    return error_response(exc, request.url.path)
+    return error_response(exc, _path(request))
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(_validation_error(exc), request.url.path)
+    return error_response(_validation_error(exc), _path(request))
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(_http_error(request, exc), request.url.path)
+    return error_response(_http_error(request, exc), _path(request))
 
 
 def install(app: FastAPI) -> None:
