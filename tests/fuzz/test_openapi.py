@@ -1,7 +1,8 @@
 """Schemathesis, driven by `/v1/openapi.json`, with every check it has: every response
 documented (status, headers, content type, body schema), no 5xx, and ours: every `/v1` error
-carries its request id and no response carries the caller's key. A fixed seed (`derandomize`: derived from each test's name) and a bounded
-number of examples per operation (`FORGE_FUZZ_EXAMPLES`, 15 here; `make fuzz` runs longer)."""
+carries its request id and no response carries the caller's key. A fixed seed (`derandomize`)
+and a bounded number of examples per operation (`FORGE_FUZZ_EXAMPLES`, 15 here; `make fuzz`
+runs 300)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from forge.app import create_app
 from forge.config import Settings
