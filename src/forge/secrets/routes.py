@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from forge.http.auth import Access, Scoped
-from forge.http.envelope import Envelope, ListEnvelope
+from forge.http.envelope import Envelope, ListEnvelope, unknown_cursor
 from forge.http.routing import ForgeRoute
 from forge.secrets import bulk, listing, service
 from forge.secrets.access import AppKeyring
@@ -95,11 +95,10 @@ async def list_secrets(
     access: SecretsRead, limit: Limit = 20, starting_after: KeyCursor = None
 ) -> ListEnvelope[SecretOut]:
     env = environment_of(access)
-    items = [
-        item
-        for item in listing.entries(access.session, env)
-        if starting_after is None or item.effective.name > starting_after
-    ]
+    entries = listing.entries(access.session, env)
+    if starting_after is not None and all(i.effective.name != starting_after for i in entries):
+        raise unknown_cursor()
+    items = [i for i in entries if starting_after is None or i.effective.name > starting_after]
     return ListEnvelope(
         data=[_out(item, env.id) for item in items[:limit]], has_more=len(items) > limit
     )
