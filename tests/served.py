@@ -56,7 +56,10 @@ class ForgeServer:
     def start(self) -> ForgeServer:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [FORGE, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                [
+                    *(FORGE, "serve", "--port", str(self.port)),
+                    *("--workers", str(self.workers), "--edge-port", str(free_port())),
+                ],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
