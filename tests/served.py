@@ -100,7 +100,11 @@ class ForgeServer:
                 self.process.wait(30)
 
     def __enter__(self) -> ForgeServer:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # a server that never got healthy is still ended, never leaked
+            raise
 
     def __exit__(
         self,
