@@ -2,7 +2,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run lint test test-sqlite test-postgresql bench
+.PHONY: install run lint test test-sqlite test-postgresql bench fuzz
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ test-postgresql: install
 	FORGE_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint test-sqlite test-postgresql
+
+# The longer schemathesis campaign (make test runs 15 examples per operation).
+fuzz: install
+	FORGE_FUZZ_EXAMPLES=300 FORGE_TEST_DATABASE=sqlite $(BIN)/pytest tests/fuzz
+	FORGE_FUZZ_EXAMPLES=300 FORGE_TEST_DATABASE=postgresql $(BIN)/pytest tests/fuzz
 
 bench: install
 	$(BIN)/python bench/api_throughput.py

@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # A redirect to the slash-less path would be built from the Host header (an open
+        # redirect, unauthenticated): an unknown path is a 404 in the error shape instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)

@@ -49,6 +49,11 @@ class Settings:
     redis_prefix: str = "forge:"  # every Redis key Forge writes starts with this
     secret_scanning_keys: tuple[ScannerKey, ...] = ()
     key_usage_flush_seconds: int = 5
+    # What one `forge serve` process accepts from a connection (forge.serving).
+    max_header_bytes: int = 32 * 1024  # request line + headers; more is a 431
+    header_timeout_seconds: int = 10  # the whole head must arrive within this, else closed
+    keepalive_timeout_seconds: int = 5  # an idle keep-alive connection is closed after this
+    max_connections: int = 1000  # open connections per process; more are answered 503
     # Jobs (docs/jobs.md): a worker's lease on a job, renewed every third of it; `forge serve`
     # runs a worker in-process when `worker_in_process` is on (None: on embedded SQLite only).
     job_lease_seconds: int = 15
@@ -228,6 +233,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=env.get("FORGE_REDIS_PREFIX", "").strip() or "forge:",
         secret_scanning_keys=_secret_scanning_keys(env),
         key_usage_flush_seconds=_positive_int(env, "FORGE_KEY_USAGE_FLUSH_SECONDS", 5),
+        max_header_bytes=_positive_int(env, "FORGE_MAX_HEADER_BYTES", 32 * 1024),
+        header_timeout_seconds=_positive_int(env, "FORGE_HEADER_TIMEOUT_SECONDS", 10),
+        keepalive_timeout_seconds=_positive_int(env, "FORGE_KEEPALIVE_TIMEOUT_SECONDS", 5),
+        max_connections=_positive_int(env, "FORGE_MAX_CONNECTIONS", 1000),
         edge_port=_positive_int(env, "FORGE_EDGE_PORT", 8081),
         edge_cache_bytes=_positive_int(env, "FORGE_EDGE_CACHE_BYTES", 256 * 1024 * 1024),
         edge_origin_timeout=_positive_seconds(env, "FORGE_EDGE_ORIGIN_TIMEOUT", 30.0),

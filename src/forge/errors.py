@@ -91,6 +91,10 @@ class PayloadTooLarge(ForgeError):
     status, type, code = 413, "invalid_request_error", "payload_too_large"
 
 
+class HeaderFieldsTooLarge(ForgeError):
+    status, type, code = 431, "invalid_request_error", "header_fields_too_large"
+
+
 class UnsupportedMediaType(ForgeError):
     status, type, code = 415, "invalid_request_error", "unsupported_media_type"
 
@@ -137,6 +141,7 @@ CATALOGUE: tuple[type[ForgeError], ...] = (
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,
+    HeaderFieldsTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
     IdempotencyKeyReused,

@@ -28,6 +28,7 @@ ROUTE_SCOPES = {
     ("PATCH", "/v1/sites/{site}/environments/{env}"): "environments:write",
     ("DELETE", "/v1/sites/{site}/environments/{env}"): "environments:write",
     ("GET", "/v1/teams/{team}"): "teams:read",
+    ("PATCH", "/v1/teams/{team}"): "teams:write",
     ("GET", "/v1/projects"): "projects:read",
     ("POST", "/v1/projects"): "projects:write",
 }
@@ -183,3 +184,35 @@ def test_each_operation_names_the_scope_it_requires(document: dict[str, Any]) ->
     operations = _operations(document)
     for key, scope in ROUTE_SCOPES.items():
         assert operations[key]["x-forge-scope"] == scope, key
+
+
+def _integers(document: dict[str, Any], schema: dict[str, Any], where: str) -> Any:
+    """Every integer schema reachable from `schema`, with where it sits."""
+    if schema.get("$ref", "").startswith("#/$defs/"):
+        return  # an inline body's local definitions: none of them has an integer
+    schema = _resolve(document, schema)
+    if schema.get("type") == "integer":
+        yield where, schema
+    for name, sub in schema.get("properties", {}).items():
+        yield from _integers(document, sub, f"{where}.{name}")
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(combinator, []):
+            yield from _integers(document, sub, where)
+    if "items" in schema:
+        yield from _integers(document, schema["items"], f"{where}[]")
+
+
+def test_every_integer_a_request_carries_is_bounded(document: dict[str, Any]) -> None:
+    found = []
+    for (method, path), operation in _operations(document).items():
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        sources = [(f"{method} {path} body", body["schema"])] if body else []
+        sources += [
+            (f"{method} {path} {p['in']} {p['name']}", p["schema"])
+            for p in operation.get("parameters", [])
+        ]
+        for where, schema in sources:
+            found += list(_integers(document, schema, where))
+    assert found  # limits and versions at least
+    unbounded = [w for w, s in found if "minimum" not in s or "maximum" not in s]
+    assert unbounded == []

@@ -180,7 +180,7 @@ def test_read_only_key_cannot_write(api: TestClient, world: World, w: SecretsWor
     response = api.put(secrets_path(w.env, "KEY"), json={"value": "v"}, headers=reader.headers)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "insufficient_scope"
-    assert "secrets:write" in response.json()["error"]["message"]
+    assert "secrets:set-value" in response.json()["error"]["message"]
     for attempt in (
         api.post(secrets_path(w.env), json={"key": "KEY"}, headers=reader.headers),
         api.delete(secrets_path(w.env, "KEY"), headers=reader.headers),

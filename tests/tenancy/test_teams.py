@@ -30,7 +30,8 @@ def test_the_keys_own_team(api: TestClient, world: World) -> None:
     key = world.owner_key(team)
     data = data_of(api.get(f"/v1/teams/{team.id}", headers=key.headers))
     assert data["id"] == team.id and data["slug"] == team.slug and data["object"] == "team"
-    assert set(data) == {"id", "object", "slug", "name", "created_at"}
+    assert set(data) == {"id", "object", "slug", "name", "secret_value_roles", "created_at"}
+    assert data["secret_value_roles"] == ["owner"]
 
 
 def test_a_viewer_reads_its_team(api: TestClient, world: World) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from forge.audit import service
 from forge.audit.models import AuditEvent
@@ -13,6 +12,7 @@ from forge.audit.schemas import AuditEventOut
 from forge.http.auth import Access, Scoped
 from forge.http.envelope import ListEnvelope, Page, paginate
 from forge.http.routing import ForgeRoute
+from forge.schemas import Rfc3339
 
 router = APIRouter(tags=["audit"], route_class=ForgeRoute)
 
@@ -30,8 +30,8 @@ def list_events(
     action: Annotated[
         str | None, Query(max_length=64, description="e.g. key.used, key.rolled")
     ] = None,
-    since: Annotated[AwareDatetime | None, Query(description="RFC 3339, inclusive")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="RFC 3339, exclusive")] = None,
+    since: Annotated[Rfc3339 | None, Query(description="RFC 3339, inclusive")] = None,
+    until: Annotated[Rfc3339 | None, Query(description="RFC 3339, exclusive")] = None,
     resource: Annotated[
         str | None, Query(max_length=64, description="The id the event is about")
     ] = None,

@@ -49,27 +49,25 @@ PurgePath = Annotated[str, _Bounded, AfterValidator(_path)]
 CacheHash = Annotated[str, _Bounded, AfterValidator(_cache_hash)]
 
 Tags = Annotated[
-    list[Tag] | None,
+    # The bound sits on the list itself: on `list | None` pydantic applies it to None too (500).
+    Annotated[list[Tag], Field(max_length=MAX_SELECTORS)] | None,
     AfterValidator(_not_empty),
     Field(
-        max_length=MAX_SELECTORS,
         description="Purge entries tagged with any of these (Surrogate-Key / Cache-Tag).",
     ),
 ]
 Paths = Annotated[
-    list[PurgePath] | None,
+    Annotated[list[PurgePath], Field(max_length=MAX_SELECTORS)] | None,
     AfterValidator(_not_empty),
     Field(
-        max_length=MAX_SELECTORS,
         description="Purge these URL paths; `*` matches zero or more characters; a path "
         "without `*` purges every query and Vary variant of it. No query string or fragment.",
     ),
 ]
 CacheHashes = Annotated[
-    list[CacheHash] | None,
+    Annotated[list[CacheHash], Field(max_length=MAX_SELECTORS)] | None,
     AfterValidator(_not_empty),
     Field(
-        max_length=MAX_SELECTORS,
         description="Purge the entries with these Forge-Cache-Hash values.",
     ),
 ]

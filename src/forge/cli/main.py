@@ -120,7 +120,7 @@ def serve(
     at a time)."""
     import uvicorn
 
-    from forge import logs
+    from forge import logs, serving
     from forge.edge import runner
 
     settings = settings_or_exit()
@@ -135,14 +135,7 @@ def serve(
         # With several workers each process builds its own app; this one only checked it.
         application if workers == 1 else "forge.app:worker_app",
         factory=workers > 1,
-        workers=workers,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        loop="uvloop",
-        http="httptools",
+        **serving.uvicorn_options(host, port, workers, settings),
     )
     edge_port = settings.edge_port if edge_port is None else edge_port
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from forge.errors import InvalidRequest
 from forge.http.context import current_request_id
 
 T = TypeVar("T")
@@ -45,11 +46,23 @@ async def _page_params(
 Page = Annotated[PageParams, Depends(_page_params)]
 
 
+def unknown_cursor() -> InvalidRequest:
+    return InvalidRequest(
+        "starting_after: not an item of this list; pass the last item of the page before.",
+        param="starting_after",
+    )
+
+
 def paginate(
     session: Session, stmt: Select[Any], id_column: InstrumentedAttribute[str], page: PageParams
 ) -> tuple[list[Any], bool]:
-    """Newest first; ids are time-ordered ULIDs, so the cursor is simply the last id seen."""
+    """Newest first; ids are time-ordered ULIDs, so the cursor is simply the last id seen.
+    A cursor that is not an item of this very list (unknown, empty, another team's, filtered
+    out) is refused, the same on every list, rather than read as a position."""
     if page.starting_after is not None:
+        cursor = stmt.with_only_columns(id_column).where(id_column == page.starting_after)
+        if session.scalar(cursor.limit(1)) is None:
+            raise unknown_cursor()
         stmt = stmt.where(id_column < page.starting_after)
     rows = list(session.scalars(stmt.order_by(id_column.desc()).limit(page.limit + 1)))
     return rows[: page.limit], len(rows) > page.limit

@@ -31,6 +31,7 @@ from forge.errors import (
     ValidationFailed,
 )
 from forge.http.context import current_request_id
+from forge.keys import material
 
 
 class ErrorDetail(BaseModel):
@@ -100,7 +101,9 @@ class Surfaces:
 
 
 def error_body(err: ForgeError, surface: Surface = V1) -> bytes:
-    return orjson.dumps(surface.shape(err))
+    """The error as sent; a key pasted into a path or field is never echoed back."""
+    body = orjson.dumps(surface.shape(err))
+    return material.redact(body.decode()).encode() if b"mf" in body else body
 
 
 def error_response(err: ForgeError, surface: Surface = V1) -> Response:
@@ -162,9 +165,16 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> ForgeError:
     if exc.status_code == 404:
         return NotFound("No such route.")
     if exc.status_code == 405:
-        allowed = ", ".join(allowed_methods(request.app, request.url.path))
+        allowed = ", ".join(allowed_methods(request.app, _path(request)))
         return MethodNotAllowed(f"This route accepts {allowed}.", headers={"Allow": allowed})
     return InvalidRequest(str(exc.detail))
+
+
+def _path(request: Request) -> str:
+    """The path as routed: `request.url.path` goes through urlsplit, which silently drops TAB,
+    CR and LF, so a segment holding one would be matched against the wrong error shape."""
+    path: str = request.scope["path"]
+    return path
 
 
 async def _on_forge_error(request: Request, exc: Exception) -> Response:

@@ -29,6 +29,7 @@ from forge.http import versions
 from forge.http.context import REQUEST_ID
 from forge.http.errors import Surfaces, error_body
 from forge.ids import new_id
+from forge.keys import material
 from forge.logs import access_log
 
 errors_log = logging.getLogger("forge.errors")
@@ -47,6 +48,17 @@ _CREDENTIALS_ELSEWHERE = (
 )
 
 
+# On every response: a create or roll carries a secret no cache may keep, and no body is ever
+# to be sniffed into something other than its declared type.
+ALWAYS_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+
+
+_KEY_AS_VALUE = (
+    "This field holds what parses as a Forge API key; keys are never accepted as values "
+    "(send one only in the Authorization header). Revoke it if it was exposed."
+)
+
+
 def _credential_in_query(query_string: bytes) -> bool:
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         if name.lower() in CREDENTIAL_NAMES:
@@ -62,12 +74,20 @@ def _credential_in_body(document: Any) -> bool:
     )
 
 
-_PASTED_KEY = re.compile(r"(mf[kso]_[a-z]+_[0-9A-Za-z]{4})[0-9A-Za-z]+")
+# Secret values are where credentials belong (sealed, write-only): a Forge key may be one.
+_SECRET_VALUE_PATH = re.compile(r"/secrets(/[^/]+(/value)?|/import)?$")
+_SECRET_VALUE_FIELDS = frozenset({"value", "dotenv"})
 
 
-def redact_keys(text: str) -> str:
-    """Keep a pasted key's public prefix, drop the rest (a path can carry one by mistake)."""
-    return _PASTED_KEY.sub(r"\1…", text) if "mf" in text else text
+# A scanner reports leaked tokens: keys are that route's very payload.
+_LEAK_REPORTS = "/v1/secret-scanning/"
+
+
+def _key_as_value(path: str, document: Any) -> str | None:
+    if path.startswith(_LEAK_REPORTS):
+        return None
+    exempt = _SECRET_VALUE_FIELDS if _SECRET_VALUE_PATH.search(path) else frozenset()
+    return material.key_in_document(document, exempt)
 
 
 def _is_json(content_type: str) -> bool:
@@ -130,7 +150,11 @@ class ContractMiddleware:
                 status = message["status"]
                 # Appended as raw pairs: no route sets these, and MutableHeaders rescans the
                 # whole list on every assignment.
-                extra = [(b"request-id", request_id.encode()), (b"forge-version", version.encode())]
+                extra = [
+                    (b"request-id", request_id.encode()),
+                    (b"forge-version", version.encode()),
+                    *ALWAYS_HEADERS,
+                ]
                 extra += [
                     (name.lower().encode("latin-1"), value.encode("latin-1"))
                     for name, value in state.get("response_headers", {}).items()
@@ -178,6 +202,9 @@ class ContractMiddleware:
                 raise InvalidRequest("The request body is not valid JSON.") from None
             if _credential_in_body(document):
                 raise InvalidRequest(_CREDENTIALS_ELSEWHERE.format(where="request body"))
+            where = _key_as_value(scope["path"], document)
+            if where is not None:
+                raise InvalidRequest(_KEY_AS_VALUE, param=where)
         sent = False
 
         async def replay() -> Message:
@@ -229,7 +256,7 @@ class ContractMiddleware:
         access_log.write(
             {
                 "method": method,
-                "path": redact_keys(scope["path"]),
+                "path": material.redact(scope["path"]),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "request_id": request_id,

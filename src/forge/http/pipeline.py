@@ -26,7 +26,7 @@ from starlette.requests import Request
 
 from forge.config import IPNetwork, Settings
 from forge.db import Database
-from forge.errors import AuthenticationFailed, IpNotAllowed
+from forge.errors import AuthenticationFailed, InvalidRequest, IpNotAllowed
 from forge.http import client_ip, idempotency, ratelimits
 from forge.http.access import Access, Bucket, PathResolver
 from forge.http.errors import surface_of_route
@@ -61,14 +61,24 @@ API_KEY_HEADER = "x-api-key"
 def bearer_token(request: Request, api_key_header: bool = False) -> str:
     """The key from `Authorization: Bearer`; on the routes that document it (the clear-cache
     surface), from `x-api-key` when no Authorization header is sent."""
-    header = request.headers.get("authorization")
+    sent = request.headers.getlist("authorization")
+    if len(sent) > 1:
+        # Proxies and frameworks disagree on which of two wins: ambiguous, so neither.
+        raise InvalidRequest(
+            f"The request has {len(sent)} Authorization headers; send exactly one.",
+            param="Authorization",
+        )
+    header = sent[0] if sent else None
     if not header and api_key_header:
         token = request.headers.get(API_KEY_HEADER, "").strip()
         if not token:
             raise AuthenticationFailed("No API key: send it as `x-api-key: <key>`.")
         return token
     if not header:
-        raise AuthenticationFailed("No API key: send it as `Authorization: Bearer <key>`.")
+        hint = (
+            "; X-API-Key is not read by the /v1 API." if API_KEY_HEADER in request.headers else "."
+        )
+        raise AuthenticationFailed(f"No API key: send it as `Authorization: Bearer <key>`{hint}")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed("Malformed Authorization header: expected `Bearer <key>`.")

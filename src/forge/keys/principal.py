@@ -19,20 +19,24 @@ UNKNOWN_KEY = "The API key is unknown, expired or revoked."
 _LOOKUP = DriverSQL(
     "SELECT s.id, s.secret_hash, s.prefix, s.expires_at, s.revoked_at,"
     " k.id, k.team_id, k.owner_type, k.client_id, k.mode, k.scopes, k.resource_type,"
-    " k.resource_id, k.ip_allowlist, k.expires_at, k.revoked_at, c.active, m.role"
+    " k.resource_id, k.ip_allowlist, k.expires_at, k.revoked_at, c.active, m.role,"
+    " t.secret_value_roles"
     " FROM key_secrets s JOIN api_keys k ON k.id = s.key_id"
+    " JOIN teams t ON t.id = k.team_id"
     " LEFT JOIN clients c ON c.id = k.client_id"
     " LEFT JOIN memberships m ON m.client_id = k.client_id AND m.team_id = k.team_id"
     " WHERE s.secret_hash = ?"
 )
 
 
-def _owner_rights(owner_type: str, client_active: Any, role: str | None) -> frozenset[str]:
+def _owner_rights(
+    owner_type: str, client_active: Any, role: str | None, secret_value_roles: str
+) -> frozenset[str]:
     if owner_type == "team":
         return catalogue.TEAM_PRINCIPAL_RIGHTS
     if not client_active or role is None:
         raise AuthenticationFailed(UNKNOWN_KEY)
-    return catalogue.ROLE_RIGHTS[role]
+    return catalogue.role_rights(role, secret_value_roles)
 
 
 def _expired(moment: Any, now: datetime) -> bool:
@@ -65,6 +69,7 @@ def resolve(reads: Reads, token: str) -> Principal:
         key_revoked,
         client_active,
         role,
+        secret_value_roles,
     ) = row
     # The index found the row by hash equality; compare once more in constant time.
     if not hmac.compare_digest(stored_hash, parsed.secret_hash):
@@ -78,7 +83,7 @@ def resolve(reads: Reads, token: str) -> Principal:
         or mode != parsed.mode
     ):
         raise AuthenticationFailed(UNKNOWN_KEY)
-    rights = _owner_rights(owner_type, client_active, role)
+    rights = _owner_rights(owner_type, client_active, role, secret_value_roles)
     return Principal(
         key_id=key_id,
         secret_id=secret_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
 
 from forge.clock import utcnow
 from forge.http.auth import Access, Scoped
@@ -23,6 +22,7 @@ from forge.keys.schemas import (
     KeyUpdate,
 )
 from forge.ratelimit import service as ratelimits
+from forge.schemas import Rfc3339
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=ForgeRoute)
 
@@ -46,7 +46,7 @@ def list_keys(
     ] = None,
     mode: Annotated[Literal["live", "test"] | None, Query()] = None,
     revoked: Annotated[bool | None, Query()] = None,
-    expiring_before: Annotated[AwareDatetime | None, Query(description="RFC 3339")] = None,
+    expiring_before: Annotated[Rfc3339 | None, Query(description="RFC 3339")] = None,
 ) -> ListEnvelope[KeyOut]:
     wanted = service.KeyFilter(
         owner=owner, mode=mode, revoked=revoked, expiring_before=expiring_before

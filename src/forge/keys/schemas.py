@@ -105,6 +105,8 @@ Scopes = Annotated[
                 {
                     "type": "array",
                     "items": {"type": "string", "enum": sorted(catalogue.ALL_SCOPES)},
+                    "minItems": 1,
+                    "maxItems": len(catalogue.ALL_SCOPES),
                 },
                 {"type": "string", "enum": list(catalogue.PRESETS)},
             ],

@@ -67,8 +67,20 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
 }
 ROLES = tuple(ROLE_RIGHTS)
 
-# A service token acts as its team: an admin's rights. Owner-only acts (setting secret values
-# on the seed-002 surface) stay with people.
+# Setting a secret value is one right on every surface and route (PUT, import, restore, the
+# seed-002 PUT …/value). Which roles hold it is a team setting; by default owners only.
+SET_VALUE = "secrets:set-value"
+DEFAULT_VALUE_SETTER_ROLES = "owner"
+VALUE_SETTER_ROLES = ("owner", "admin", "member")
+
+
+def role_rights(role: str, secret_value_roles: str) -> frozenset[str]:
+    """A role's rights in a team whose setting lets `secret_value_roles` set values."""
+    base = ROLE_RIGHTS[role] - {SET_VALUE}
+    return base | {SET_VALUE} if role in secret_value_roles.split(",") else base
+
+
+# A service token acts as its team: an admin's rights. Setting secret values stays with people.
 TEAM_PRINCIPAL_RIGHTS = _ADMIN
 
 

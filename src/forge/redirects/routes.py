@@ -23,6 +23,7 @@ from forge.redirects.schemas import (
     RuleSetIn,
 )
 from forge.redirects.service import Precondition, Written
+from forge.schemas import MAX_INT32
 from forge.sites.access import environment_of, environment_resolver
 
 PREFIX = "/v1/sites/{site}/environments/{env}/redirects"
@@ -46,7 +47,10 @@ IfMatch = Annotated[
     ),
 ]
 VersionCursor = Annotated[
-    int | None, Query(ge=1, description="The version number of the last item of the page before.")
+    int | None,
+    Query(
+        ge=1, le=MAX_INT32, description="The version number of the last item of the page before."
+    ),
 ]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1–100.")]
 
@@ -115,7 +119,7 @@ def list_redirect_versions(
 def restore_redirects(
     request: Request,
     access: RedirectsAct,
-    version: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Path(ge=1, le=MAX_INT32)],
     if_match: IfMatch = None,
 ) -> Response:
     written = service.restore(

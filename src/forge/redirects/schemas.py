@@ -17,7 +17,7 @@ class RuleIn(BaseModel):
 
     from_: str = Field(alias="from", examples=["/blog/*"])
     to: str = Field(examples=["/news/:splat"])
-    status: int = Field(default=301, description="301, 302, 307 or 308.")
+    status: int = Field(default=301, ge=301, le=308, description="301, 302, 307 or 308.")
     comment: str | None = Field(default=None, description="Up to 500 characters.")
 
     def rule(self) -> Rule:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from forge.http.auth import Access, Scoped
-from forge.http.envelope import Envelope, ListEnvelope
+from forge.http.envelope import Envelope, ListEnvelope, unknown_cursor
 from forge.http.routing import ForgeRoute
 from forge.secrets import bulk, listing, service
 from forge.secrets.access import AppKeyring
@@ -38,7 +38,10 @@ router = APIRouter(
 SecretsRead = Annotated[Access, Scoped("secrets:read", environment_resolver)]
 SecretsWrite = Annotated[Access, Scoped("secrets:write", environment_resolver)]
 SecretsDeclare = Annotated[Access, Scoped("secrets:write", environment_resolver, bucket="create")]
-SecretsAct = Annotated[Access, Scoped("secrets:write", environment_resolver, bucket="write")]
+# Setting a value, by any route: the team's value setters only (docs/secrets.md).
+SecretsSetValue = Annotated[
+    Access, Scoped("secrets:set-value", environment_resolver, bucket="write")
+]
 KeyCursor = Annotated[
     str | None, Query(max_length=256, description="The last key of the page before.")
 ]
@@ -92,11 +95,10 @@ def list_secrets(
     access: SecretsRead, limit: Limit = 20, starting_after: KeyCursor = None
 ) -> ListEnvelope[SecretOut]:
     env = environment_of(access)
-    items = [
-        item
-        for item in listing.entries(access.session, env)
-        if starting_after is None or item.effective.name > starting_after
-    ]
+    entries = listing.entries(access.session, env)
+    if starting_after is not None and all(i.effective.name != starting_after for i in entries):
+        raise unknown_cursor()
+    items = [i for i in entries if starting_after is None or i.effective.name > starting_after]
     return ListEnvelope(
         data=[_out(item, env.id) for item in items[:limit]], has_more=len(items) > limit
     )
@@ -137,7 +139,7 @@ def compare_secrets(
 
 @router.post("/import", summary="Import a dotenv document, all or nothing")
 def import_secrets(
-    access: SecretsAct, keyring: AppKeyring, body: SecretImport
+    access: SecretsSetValue, keyring: AppKeyring, body: SecretImport
 ) -> Envelope[ImportOut]:
     env = environment_of(access)
     result = bulk.import_dotenv(
@@ -153,7 +155,7 @@ def get_secret(access: SecretsRead, key: str) -> Envelope[SecretDetail]:
 
 @router.put("/{key}", summary="Set or replace a secret's value (write-only)")
 def set_secret(
-    access: SecretsWrite, keyring: AppKeyring, key: str, body: SecretValueSet
+    access: SecretsSetValue, keyring: AppKeyring, key: str, body: SecretValueSet
 ) -> Envelope[SecretSetOut]:
     env = environment_of(access)
     secret = service.set_value(
@@ -182,7 +184,7 @@ def delete_secret(access: SecretsWrite, key: str) -> Envelope[SecretDeleted]:
 
 @router.post("/{key}/restore", summary="Make an old version's value current again")
 def restore_secret(
-    access: SecretsAct, keyring: AppKeyring, key: str, body: SecretRestore
+    access: SecretsSetValue, keyring: AppKeyring, key: str, body: SecretRestore
 ) -> Envelope[SecretDetail]:
     service.restore(
         access.session, keyring, access.principal, environment_of(access), key, body.version

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from forge.schemas import RequestBody, Timestamp
+from forge.schemas import RequestBody, Timestamp, Version
 
 Description = Annotated[str, StringConstraints(max_length=1000)]
 # Names and values are checked by forge.secrets.rules, so that every 422 names its rule (the
@@ -34,7 +34,7 @@ class SecretPatch(RequestBody):
 
 
 class SecretRestore(RequestBody):
-    version: int = Field(ge=1, description="The version whose value becomes current again.")
+    version: Version = Field(description="The version whose value becomes current again.")
 
 
 class SecretImport(RequestBody):

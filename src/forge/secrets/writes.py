@@ -21,6 +21,7 @@ from forge.crypto.keyring import Keyring
 from forge.db import insert_if_absent
 from forge.errors import NotFound, ValidationFailed
 from forge.ids import new_id
+from forge.keys.scopes import SET_VALUE
 from forge.principal import Principal
 from forge.secrets import rules
 from forge.secrets.models import Secret
@@ -161,7 +162,11 @@ def write_values(
     create: bool = True,
     restored_from: int | None = None,
 ) -> list[tuple[Secret, int]]:
-    """A new version of each key (names distinct); returns each row and its new version."""
+    """A new version of each key (names distinct); returns each row and its new version.
+
+    Every route that sets a value (PUT, import, restore, the seed-002 PUT …/value) comes
+    through here, so the one right it needs is checked here too, whatever the route declared."""
+    principal.require(SET_VALUE)
     for change in changes:
         rules.check_name(change.name)
     names = [change.name for change in changes]

@@ -18,9 +18,12 @@ _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 
 
 def _hostname(value: str) -> str:
-    host = value.strip().lower().rstrip(".")
-    if len(host) > 253 or not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})+", host):
+    """A DNS name of two labels or more; no IP literal (an all-numeric last label is none)."""
+    host = value.strip().lower().removesuffix(".")
+    if len(host) > 253 or not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})+", host, re.ASCII):
         raise ValueError(f"{value!r} is not a valid hostname")
+    if host.rsplit(".", 1)[-1].isdigit():
+        raise ValueError(f"{value!r} is an IP address; hostnames are DNS names")
     return host
 
 

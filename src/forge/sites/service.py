@@ -197,9 +197,7 @@ def _set_hostnames(session: Session, env: Environment, hostnames: list[str]) -> 
         )
     ).all()
     if taken:
-        raise Conflict(
-            f"Hostname {taken[0]!r} is already served by another environment.", param="hostnames"
-        )
+        raise Conflict(f"Hostname {taken[0]!r} is not available.", param="hostnames")
     env.hostname_rows = [EnvironmentHostname(hostname=h) for h in sorted(set(hostnames))]
 
 

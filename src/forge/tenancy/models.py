@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from forge.clock import utcnow
 from forge.db import Base
 from forge.ids import new_id
+from forge.keys.scopes import DEFAULT_VALUE_SETTER_ROLES
 
 
 class Team(Base):
@@ -18,6 +19,11 @@ class Team(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("team"))
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The roles whose keys may set secret values (comma-separated): the team's setting, read
+    # into every key's rights (forge.keys.scopes.role_rights).
+    secret_value_roles: Mapped[str] = mapped_column(
+        String(100), default=DEFAULT_VALUE_SETTER_ROLES, server_default=DEFAULT_VALUE_SETTER_ROLES
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -12,7 +12,7 @@ from forge.http.envelope import Envelope, ListEnvelope, Page, paginate
 from forge.http.routing import ForgeRoute
 from forge.tenancy import service
 from forge.tenancy.models import Project
-from forge.tenancy.schemas import ProjectCreate, ProjectOut, TeamOut
+from forge.tenancy.schemas import ProjectCreate, ProjectOut, TeamOut, TeamUpdate
 
 
 @resolves("team")
@@ -23,6 +23,7 @@ def _team_resolver(access: Access, params: Mapping[str, str]) -> None:
 router = APIRouter(tags=["teams"], route_class=ForgeRoute)
 
 TeamRead = Annotated[Access, Scoped("teams:read", _team_resolver)]
+TeamWrite = Annotated[Access, Scoped("teams:write", _team_resolver)]
 ProjectsRead = Annotated[Access, Scoped("projects:read")]
 ProjectsWrite = Annotated[Access, Scoped("projects:write")]
 
@@ -30,6 +31,15 @@ ProjectsWrite = Annotated[Access, Scoped("projects:write")]
 @router.get("/v1/teams/{team}", summary="Get a team")
 def get_team(access: TeamRead) -> Envelope[TeamOut]:
     return Envelope(data=TeamOut.model_validate(access.team))
+
+
+@router.patch("/v1/teams/{team}", summary="Change a team's settings (owners only)")
+def update_team(access: TeamWrite, body: TeamUpdate) -> Envelope[TeamOut]:
+    team = service.set_secret_value_roles(
+        access.principal, access.team, list(body.secret_value_roles)
+    )
+    access.session.flush()
+    return Envelope(data=TeamOut.model_validate(team))
 
 
 @router.get("/v1/projects", summary="List projects")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forge.schemas import Name, RequestBody, Slug, Timestamp
 
@@ -14,7 +16,29 @@ class TeamOut(BaseModel):
     object: str = "team"
     slug: str
     name: str
+    secret_value_roles: list[str] = Field(
+        description="The roles whose keys may set secret values (by any route)."
+    )
     created_at: Timestamp
+
+    @field_validator("secret_value_roles", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return value.split(",") if isinstance(value, str) else value
+
+
+ValueSetterRole = Literal["owner", "admin", "member"]
+
+
+class TeamUpdate(RequestBody):
+    secret_value_roles: Annotated[
+        list[ValueSetterRole],
+        Field(
+            min_length=1,
+            max_length=3,
+            description="Which roles may set secret values; must include owner.",
+        ),
+    ]
 
 
 class ProjectCreate(RequestBody):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from forge.clock import utcnow
 from forge.db import unique_guard
 from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from forge.keys.scopes import ROLES
+from forge.keys.scopes import ROLES, VALUE_SETTER_ROLES
 from forge.principal import Principal
 from forge.tenancy.models import Client, Membership, Project, Team
 from forge.tenancy.schemas import ProjectCreate
@@ -21,6 +21,21 @@ def get_team(session: Session, principal: Principal, team_id: str) -> Team:
     team = session.get(Team, team_id)
     if team is None or not principal.covers(team_id=team.id):
         raise NotFound(f"No team {team_id!r}.", param="team")
+    return team
+
+
+def set_secret_value_roles(principal: Principal, team: Team, roles: list[str]) -> Team:
+    """Who may set secret values is the owners' decision alone; owners always keep the right."""
+    if principal.role != "owner":
+        raise Forbidden(
+            "Only a team owner may change who sets secret values.", param="secret_value_roles"
+        )
+    if "owner" not in roles:
+        raise ValidationFailed(
+            "secret_value_roles: owners always keep the right; include owner.",
+            param="secret_value_roles",
+        )
+    team.secret_value_roles = ",".join(r for r in VALUE_SETTER_ROLES if r in roles)
     return team
 
 
