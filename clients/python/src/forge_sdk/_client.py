@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -79,6 +78,12 @@ class _Common:
 
     def _page_call(self, call: Call[Any], after: str | None) -> Call[Any]:
         return replace(call, params={**(call.params or {}), "starting_after": after})
+
+
+async def _async_sleep(seconds: float) -> None:
+    import asyncio  # not at import time: a synchronous program never needs the event loop
+
+    await asyncio.sleep(seconds)
 
 
 def _data(answer: _http.Answer) -> Any:
@@ -254,7 +259,7 @@ class AsyncForge(_Common, Resources[Async]):
             if delay is None:
                 return _http.conclude(outcome)
             attempt += 1
-            await asyncio.sleep(delay)
+            await _async_sleep(delay)
 
     async def one(self, route: Route, call: Call[Any]) -> Any:
         answer = await self._send(self._prepare(route, call))

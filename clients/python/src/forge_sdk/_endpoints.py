@@ -142,15 +142,11 @@ class Queued(_Endpoint[P, T]):
         return self if obj is None else self.bind(obj)
 
 
-def one(
-    method: str, path: str, model: str | None
-) -> Callable[[Build[P, T]], One[P, T]]:
+def one(method: str, path: str, model: str | None) -> Callable[[Build[P, T]], One[P, T]]:
     return lambda build: One(method, path, model, "id", build)
 
 
-def paged(
-    path: str, model: str, *, cursor: str = "id"
-) -> Callable[[Build[P, T]], Paged[P, T]]:
+def paged(path: str, model: str, *, cursor: str = "id") -> Callable[[Build[P, T]], Paged[P, T]]:
     return lambda build: Paged("GET", path, model, cursor, build)
 
 
@@ -161,8 +157,12 @@ def queued(method: str, path: str) -> Callable[[Build[P, T]], Queued[P, T]]:
 class Pager(Generic[T]):
     """Every item of a list, fetching the next page only when the previous one is used up."""
 
-    def __init__(self, fetch: Callable[[str | None], tuple[list[Any], bool]], cursor: str,
-                 decode: Callable[[Any], T]) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[str | None], tuple[list[Any], bool]],
+        cursor: str,
+        decode: Callable[[Any], T],
+    ) -> None:
         self._fetch, self._cursor, self._decode = fetch, cursor, decode
 
     def __iter__(self) -> Iterator[T]:
@@ -178,8 +178,12 @@ class Pager(Generic[T]):
 class AsyncPager(Generic[T]):
     """`async for` over every item of a list, page by page."""
 
-    def __init__(self, fetch: Callable[[str | None], Awaitable[tuple[list[Any], bool]]],
-                 cursor: str, decode: Callable[[Any], T]) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[str | None], Awaitable[tuple[list[Any], bool]]],
+        cursor: str,
+        decode: Callable[[Any], T],
+    ) -> None:
         self._fetch, self._cursor, self._decode = fetch, cursor, decode
 
     async def __aiter__(self) -> AsyncIterator[T]:

@@ -26,7 +26,11 @@ class Cache(Resource[M]):
 
     @one("PATCH", CACHE, "CacheState")
     def update(
-        self, site: str, env: str, *, default_ttl: Any = NOT_GIVEN,
+        self,
+        site: str,
+        env: str,
+        *,
+        default_ttl: Any = NOT_GIVEN,
         max_object_bytes: Any = NOT_GIVEN,
     ) -> Call[CacheState]:
         body = fields(default_ttl=default_ttl, max_object_bytes=max_object_bytes)

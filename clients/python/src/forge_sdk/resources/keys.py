@@ -93,7 +93,7 @@ class Keys(Resource[M]):
         return Call(path={"id": id}, body=present(grace=grace), idempotency_key=idempotency_key)
 
     @one("GET", "/v1/api-keys/self", "KeySelf")
-    def self(this) -> Call[KeySelf]:  # noqa: N805 (the API's own name for the route)
+    def self(this) -> Call[KeySelf]:
         """The calling key: its owner, scopes, pin and budgets (spends no rate limit)."""
         return Call()
 
