@@ -86,6 +86,23 @@ async def _async_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+def _any_route(
+    method: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+    json: Any,
+    headers: Mapping[str, str] | None,
+) -> _http.Request:
+    return _http.Request(
+        method.upper(),
+        path,
+        params=dict(params) if params else None,
+        json=json,
+        has_body=json is not None,
+        headers=dict(headers or {}),
+    )
+
+
 def _data(answer: _http.Answer) -> Any:
     body = answer.body
     return body["data"] if isinstance(body, Mapping) and "data" in body else body
@@ -146,16 +163,7 @@ class Forge(_Common, Resources[Sync]):
         headers: Mapping[str, str] | None = None,
     ) -> _http.Answer:
         """Any route, with the same authentication, retries and errors (like `gh api`)."""
-        return self._send(
-            _http.Request(
-                method.upper(),
-                path,
-                params=dict(params) if params else None,
-                json=json,
-                has_body=json is not None,
-                headers=dict(headers or {}),
-            )
-        )
+        return self._send(_any_route(method, path, params, json, headers))
 
     def _send(self, request: _http.Request) -> _http.Answer:
         attempt = 0
@@ -234,16 +242,7 @@ class AsyncForge(_Common, Resources[Async]):
         headers: Mapping[str, str] | None = None,
     ) -> _http.Answer:
         """Any route, with the same authentication, retries and errors."""
-        return await self._send(
-            _http.Request(
-                method.upper(),
-                path,
-                params=dict(params) if params else None,
-                json=json,
-                has_body=json is not None,
-                headers=dict(headers or {}),
-            )
-        )
+        return await self._send(_any_route(method, path, params, json, headers))
 
     async def _send(self, request: _http.Request) -> _http.Answer:
         attempt = 0
