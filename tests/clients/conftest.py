@@ -105,15 +105,21 @@ class Mf:
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", "XDG_"))}
-        env.update(HOME=str(self.home), XDG_CONFIG_HOME=str(self.home / ".config"),
-                   FORGE_API_URL=self.url, NO_COLOR="1", COLUMNS="200")
+        env.update(
+            HOME=str(self.home),
+            XDG_CONFIG_HOME=str(self.home / ".config"),
+            FORGE_API_URL=self.url,
+            NO_COLOR="1",
+            COLUMNS="200",
+        )
         if self.token is not None:
             env["FORGE_TOKEN"] = self.token
         env.update(extra or {})
         return env
 
-    def __call__(self, *args: str, input: str | None = None,
-                 env: dict[str, str] | None = None) -> Run:
+    def __call__(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> Run:
         done = subprocess.run(
             [str(BIN / "mf"), *args],
             input=input if input is not None else "",

@@ -19,8 +19,22 @@ SECRET_VALUE = "sk_live_never_print_me_51Nx"
 def test_help_lists_every_group_and_the_exit_codes(mf: Mf) -> None:
     run = mf("--help")
     assert run.code == 0
-    for group in ["login", "logout", "whoami", "sites", "envs", "keys", "limits", "secrets",
-                  "redirects", "cache", "jobs", "audit", "deploy", "api"]:
+    for group in [
+        "login",
+        "logout",
+        "whoami",
+        "sites",
+        "envs",
+        "keys",
+        "limits",
+        "secrets",
+        "redirects",
+        "cache",
+        "jobs",
+        "audit",
+        "deploy",
+        "api",
+    ]:
         assert f"  {group} " in run.out
     words = " ".join(run.out.split())
     assert "3 authentication" in words and "7 network" in words
@@ -90,8 +104,17 @@ def test_login_takes_no_key_as_an_argument_nor_from_a_pipe_without_the_flag(mf: 
 def test_sites_list_get_create_delete(mf: Mf, place: SecretsWorld) -> None:
     listed = mf.json("sites", "list")
     assert [site["id"] for site in listed] == [place.site.id]
-    assert set(listed[0]) == {"id", "object", "team_id", "project_id", "slug", "name", "mode",
-                              "created_at", "updated_at"}
+    assert set(listed[0]) == {
+        "id",
+        "object",
+        "team_id",
+        "project_id",
+        "slug",
+        "name",
+        "mode",
+        "created_at",
+        "updated_at",
+    }
     assert mf.json("sites", "get", place.site.slug)["id"] == place.site.id
 
     made = mf.json("sites", "create", "blog", "--name", "Blog")
@@ -116,13 +139,30 @@ def test_a_taken_slug_is_exit_5_and_a_bad_one_names_the_field(mf: Mf, place: Sec
 
 def test_environments(mf: Mf, place: SecretsWorld) -> None:
     assert [e["name"] for e in mf.json("envs", "list", place.site.id)] == ["production"]
-    made = mf.json("envs", "create", place.site.slug, "preview", "--parent", "production",
-                   "--hostname", "preview.example.com", "--origin", "https://o.example.com")
+    made = mf.json(
+        "envs",
+        "create",
+        place.site.slug,
+        "preview",
+        "--parent",
+        "production",
+        "--hostname",
+        "preview.example.com",
+        "--origin",
+        "https://o.example.com",
+    )
     assert made["parent_id"] == place.env.id and made["hostnames"] == ["preview.example.com"]
     got = mf.json("envs", "get", place.site.slug, "preview")
     assert got == made
-    changed = mf.json("envs", "update", place.site.id, made["id"], "--no-parent",
-                      "--origin", "https://other.example.com")
+    changed = mf.json(
+        "envs",
+        "update",
+        place.site.id,
+        made["id"],
+        "--no-parent",
+        "--origin",
+        "https://other.example.com",
+    )
     assert changed["parent_id"] is None and changed["origin_url"] == "https://other.example.com"
     assert changed["hostnames"] == ["preview.example.com"]  # untouched
     run = mf("envs", "get", place.site.id, "nowhere")
@@ -228,8 +268,9 @@ def test_secrets_never_show_a_value(mf: Mf, place: SecretsWorld, tmp_path: Path)
 
 def test_audit_list_filters(mf: Mf, place: SecretsWorld) -> None:
     made = mf.json("keys", "create", "audited", "--scopes", "sites:read")
-    events = mf.json("audit", "list", "--key-prefix", place.owner.prefix, "--since",
-                     "2000-01-01T00:00:00Z")
+    events = mf.json(
+        "audit", "list", "--key-prefix", place.owner.prefix, "--since", "2000-01-01T00:00:00Z"
+    )
     assert any(e["action"] == "key.created" and e["resource_id"] == made["id"] for e in events)
     run = mf("audit", "list", "--since", "yesterday")
     assert run.code == 1 and "since" in run.err
@@ -251,17 +292,22 @@ def test_server_down_is_exit_7(mf: Mf) -> None:
 
 def site_creations(server: LiveServer) -> list[int]:
     """The statuses of every `POST /v1/sites` the server answered, from its access log."""
-    lines = [json.loads(line) for line in server.log.read_text().splitlines()
-             if line.startswith("{")]
-    return [line["status"] for line in lines
-            if line.get("method") == "POST" and line.get("path") == "/v1/sites"]
+    lines = [
+        json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")
+    ]
+    return [
+        line["status"]
+        for line in lines
+        if line.get("method") == "POST" and line.get("path") == "/v1/sites"
+    ]
 
 
 @pytest.fixture
 def tight(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     """A server whose create bucket holds one request per two seconds."""
-    server = LiveServer(database_url, tmp_path / "tight", FORGE_RATELIMIT_CREATE="1",
-                        FORGE_RATELIMIT_WINDOW="2")
+    server = LiveServer(
+        database_url, tmp_path / "tight", FORGE_RATELIMIT_CREATE="1", FORGE_RATELIMIT_WINDOW="2"
+    )
     yield server
     server.stop()
 
@@ -279,8 +325,9 @@ def test_a_429_is_retried_after_retry_after_then_succeeds(
 @pytest.fixture
 def stingy(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     """A server whose create bucket comes back only after two minutes."""
-    server = LiveServer(database_url, tmp_path / "stingy", FORGE_RATELIMIT_CREATE="1",
-                        FORGE_RATELIMIT_WINDOW="120")
+    server = LiveServer(
+        database_url, tmp_path / "stingy", FORGE_RATELIMIT_CREATE="1", FORGE_RATELIMIT_WINDOW="120"
+    )
     yield server
     server.stop()
 

@@ -127,24 +127,33 @@ def show_cache(site: SiteArg, env: EnvArg, as_json: Json = False) -> None:
     if as_json:
         output.emit_json(obj)
         return
-    flat = {k: v for k, v in obj.items() if not isinstance(v, list)}
-    output.panel(flat, f"cache of {env}")
-    for name, value in obj.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            output.table(value, list(value[0].keys()), name.replace("_", " "))
+    config, state = obj["config"], obj["state"]
+    summary = {
+        "default_ttl": config["default_ttl"],
+        "max_object_bytes": config["max_object_bytes"],
+        "entries": state["entries"],
+        "bytes": state["bytes"],
+        "hit_ratio": state["hit_ratio"],
+        "edges_reporting": state["edges_reporting"],
+        "last_purge": obj["last_purge"],
+    }
+    output.panel(summary, f"cache of {env}")
+    output.table(state["top_tags"], ["tag", "entries"], "top tags")
+    output.table(obj["edges"], ["id", "name", "status", "applied_seq", "heartbeat_at"], "edges")
+
+
+PROOF_COLUMNS = ["edge", "applied_at", "matched", "evicted", "marked_stale"]
 
 
 def _proof(job: dict[str, Any]) -> None:
+    """A job, and for a purge the proof: what every live edge matched and evicted, and when."""
     result = job.get("result") or {}
     output.panel({k: v for k, v in job.items() if k != "result"}, f"job {job['id']}")
-    edges = result.get("edges") if isinstance(result, dict) else None
-    if isinstance(edges, list) and edges:
-        columns = list(edges[0].keys()) if isinstance(edges[0], dict) else []
-        output.table(edges, columns, "applied by every live edge")
-    if isinstance(result, dict):
-        rest = {k: v for k, v in result.items() if k != "edges"}
-        if rest:
-            output.panel(rest, "result")
+    if "edges" in result:
+        output.table(result["edges"], PROOF_COLUMNS, "applied by every live edge")
+        output.panel({**result.get("totals", {}), "edges_down": result.get("edges_down")}, "totals")
+    elif result:
+        output.panel(result, "result")
 
 
 def _wait(job: Any, timeout: float, as_json: bool) -> None:

@@ -7,9 +7,15 @@ from typing import Any
 
 from forge_sdk.models._base import ForgeModel
 from forge_sdk.models.edge import (
-    CacheState,
+    ByType,
+    CacheConfig,
+    CachedWhat,
+    CacheOverview,
+    CacheStats,
+    EdgeInfo,
     Job,
     JobResource,
+    LastPurge,
     MatchedRule,
     RedirectHop,
     RedirectProblem,
@@ -17,6 +23,8 @@ from forge_sdk.models.edge import (
     RedirectSet,
     RedirectTest,
     RedirectVersion,
+    TagCount,
+    WrittenRedirectSet,
 )
 from forge_sdk.models.keys import (
     ApiKey,
@@ -48,12 +56,17 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Bucket",
-    "CacheState",
+    "ByType",
+    "CacheConfig",
+    "CacheOverview",
+    "CacheStats",
+    "CachedWhat",
     "Comparison",
     "CreatedKey",
     "Deleted",
     "DeployedSecret",
     "Deployment",
+    "EdgeInfo",
     "Environment",
     "ForgeModel",
     "ImportResult",
@@ -62,6 +75,7 @@ __all__ = [
     "KeyComparison",
     "KeySecret",
     "KeySelf",
+    "LastPurge",
     "MatchedRule",
     "Owner",
     "Project",
@@ -80,7 +94,9 @@ __all__ = [
     "SecretSource",
     "SecretVersion",
     "Site",
+    "TagCount",
     "Team",
+    "WrittenRedirectSet",
     "build",
 ]
 

@@ -9,7 +9,7 @@ from forge_sdk._endpoints import Call, M, Resource, one, queued
 from forge_sdk.resources._common import ENV, NOT_GIVEN, fields, present
 
 if TYPE_CHECKING:
-    from forge_sdk.models import CacheState, Job
+    from forge_sdk.models import CacheOverview, Job
 
 CACHE = ENV + "/cache"
 
@@ -19,12 +19,12 @@ def _listed(values: Sequence[str] | None) -> list[str] | None:
 
 
 class Cache(Resource[M]):
-    @one("GET", CACHE, "CacheState")
-    def get(self, site: str, env: str) -> Call[CacheState]:
+    @one("GET", CACHE, "CacheOverview")
+    def get(self, site: str, env: str) -> Call[CacheOverview]:
         """Configuration and current state across live edges (entries, hit ratio, top tags)."""
         return Call(path={"site": site, "env": env})
 
-    @one("PATCH", CACHE, "CacheState")
+    @one("PATCH", CACHE, "CacheOverview")
     def update(
         self,
         site: str,
@@ -32,7 +32,7 @@ class Cache(Resource[M]):
         *,
         default_ttl: Any = NOT_GIVEN,
         max_object_bytes: Any = NOT_GIVEN,
-    ) -> Call[CacheState]:
+    ) -> Call[CacheOverview]:
         body = fields(default_ttl=default_ttl, max_object_bytes=max_object_bytes)
         return Call(path={"site": site, "env": env}, body=body)
 

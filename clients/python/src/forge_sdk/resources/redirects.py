@@ -9,7 +9,7 @@ from forge_sdk._endpoints import Call, M, Resource, one, paged
 from forge_sdk.resources._common import ENV, present
 
 if TYPE_CHECKING:
-    from forge_sdk.models import RedirectSet, RedirectTest, RedirectVersion
+    from forge_sdk.models import RedirectSet, RedirectTest, RedirectVersion, WrittenRedirectSet
 
 REDIRECTS = ENV + "/redirects"
 
@@ -20,7 +20,7 @@ class Redirects(Resource[M]):
         """The rule set in order, its `version`, and (`.etag`) the tag to send back on replace."""
         return Call(path={"site": site, "env": env})
 
-    @one("PUT", REDIRECTS, "RedirectSet")
+    @one("PUT", REDIRECTS, "WrittenRedirectSet")
     def replace(
         self,
         site: str,
@@ -28,7 +28,7 @@ class Redirects(Resource[M]):
         rules: Sequence[Mapping[str, Any]],
         *,
         if_match: str | None = None,
-    ) -> Call[RedirectSet]:
+    ) -> Call[WrittenRedirectSet]:
         """Replace the whole set. With `if_match` (the `.etag` you read), a set changed since
         is refused with `PreconditionFailedError` and nothing is written."""
         headers = {"If-Match": if_match} if if_match is not None else None
@@ -40,13 +40,21 @@ class Redirects(Resource[M]):
         """Every replacement, newest first."""
         return Call(path={"site": site, "env": env}, params={"limit": limit})
 
-    @one("POST", REDIRECTS + "/versions/{version}/restore", "RedirectSet")
+    @one("POST", REDIRECTS + "/versions/{version}/restore", "WrittenRedirectSet")
     def restore(
-        self, site: str, env: str, version: int, *, idempotency_key: str | None = None
-    ) -> Call[RedirectSet]:
-        """A new version equal to `version`."""
+        self,
+        site: str,
+        env: str,
+        version: int,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Call[WrittenRedirectSet]:
+        """A new version equal to `version` (guarded by `if_match` like `replace`)."""
         return Call(
-            path={"site": site, "env": env, "version": version}, idempotency_key=idempotency_key
+            path={"site": site, "env": env, "version": version},
+            headers={"If-Match": if_match} if if_match is not None else None,
+            idempotency_key=idempotency_key,
         )
 
     @one("POST", REDIRECTS + "/test", "RedirectTest")
