@@ -12,13 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from forge.config import Settings
 from forge.db import Database
 from tests.factories import Key, SecretsWorld, World
 
@@ -73,6 +74,13 @@ class LiveServer:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(30)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The in-process app seals secrets under the live server's master key: they share the
+    database (and its record of which keys sealed what)."""
+    return replace(settings, master_key=base64.b64decode(MASTER_KEY))
 
 
 @pytest.fixture(scope="module")
