@@ -13,8 +13,10 @@ import httpx
 
 from forge_sdk import AsyncForge, Forge
 
-# One scripted attempt: an exception to raise, or a (status, headers, JSON body) answer.
-Step = Exception | tuple[int, dict[str, str], Any]
+# One scripted attempt: an exception to raise, a (status, headers, JSON body) answer, or a
+# function making the answer from the request.
+Answer = tuple[int, dict[str, str], Any]
+Step = Exception | Answer | Callable[[httpx.Request], Answer]
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Script:
         step = self.steps.pop(0)
         if isinstance(step, Exception):
             raise step
-        status, headers, body = step
+        status, headers, body = step(request) if callable(step) else step
         return httpx.Response(status, headers=headers, json=body, request=request)
 
 

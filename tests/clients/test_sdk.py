@@ -3,6 +3,7 @@ models, pagination, retries with one Idempotency-Key, every error class, env con
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -320,3 +321,77 @@ def test_a_server_that_is_down_is_an_api_connection_error(place: SecretsWorld) -
     )
     with client, pytest.raises(forge_sdk.APIConnectionError, match="cannot reach"):
         client.sites.get(place.site.id)
+
+
+def _job(env: str, status: str, **extra: Any) -> tuple[int, dict[str, str], Any]:
+    job = {
+        "id": "job_01J9TT",
+        "type": "cache.purge",
+        "status": status,
+        "created_at": "2026-06-24T01:20:00.300Z",
+        "resource": {"type": "environment", "id": env},
+        "attempts": 0 if status == "queued" else 1,
+        **extra,
+    }
+    return (
+        202 if status == "queued" else 200,
+        {"Request-Id": "req_job"},
+        {"data": job, "request_id": "req_job"},
+    )
+
+
+def test_a_purge_waits_on_the_job_with_the_api_long_poll(sdk: Sdk, place: SecretsWorld) -> None:
+    proof = {
+        "edges": [
+            {"edge": "edge_1", "applied_at": "…", "matched": 3, "evicted": 3, "marked_stale": 0}
+        ],
+        "totals": {"edges": 1},
+        "edges_down": [],
+    }
+    sdk.script.steps = [
+        _job(place.env.id, "queued"),
+        _job(place.env.id, "running"),
+        _job(place.env.id, "succeeded", result=proof),
+    ]
+    handle = sdk.do(
+        lambda c: c.cache.purge(
+            place.site.id,
+            place.env.id,
+            tags=["product-42"],
+            soft=True,
+            idempotency_key="purge-after-release",
+        )
+    )
+    assert handle.id == "job_01J9TT" and handle.status == "queued"
+    final = sdk.do(lambda c: handle.wait(timeout=60))
+    assert isinstance(final, models.Job) and final.status == "succeeded"
+    assert final.result is not None and final.result["edges"][0]["evicted"] == 3
+    post, *polls = sdk.script.seen
+    assert post.url.path == f"/v1/sites/{place.site.id}/environments/{place.env.id}/cache/purge"
+    assert post.headers["Idempotency-Key"] == "purge-after-release"
+    assert httpx.Response(200, content=post.content).json() == {
+        "tags": ["product-42"],
+        "mode": "soft",
+    }
+    assert [p.url.path for p in polls] == ["/v1/jobs/job_01J9TT"] * 2
+    assert all(1 <= int(p.url.params["wait"]) <= 30 for p in polls)
+
+
+def test_a_failed_job_raises_and_a_slow_one_times_out(sdk: Sdk, place: SecretsWorld) -> None:
+    failure = {"code": "edge_unreachable", "message": "edge_2 did not apply it in 30 s"}
+    sdk.script.steps = [_job(place.env.id, "queued"), _job(place.env.id, "failed", error=failure)]
+    handle = sdk.do(lambda c: c.cache.purge(place.site.id, place.env.id))
+    with pytest.raises(forge_sdk.JobFailedError, match="edge_2") as failed:
+        sdk.do(lambda c: handle.wait(timeout=60))
+    assert failed.value.job.status == "failed"
+
+    def held(request: httpx.Request) -> tuple[int, dict[str, str], Any]:
+        time.sleep(int(request.url.params["wait"]))  # as the API holds a running job
+        return _job(place.env.id, "running")
+
+    sdk.script.steps = [_job(place.env.id, "queued"), held]
+    slow = sdk.do(lambda c: c.cache.purge(place.site.id, place.env.id))
+    with pytest.raises(forge_sdk.JobTimeoutError) as timed_out:
+        sdk.do(lambda c: slow.wait(timeout=0.3))
+    assert timed_out.value.status == "running"
+    assert [r.url.params.get("wait") for r in sdk.script.seen[-1:]] == ["1"]
