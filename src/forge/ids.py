@@ -3,7 +3,22 @@
 from ulid import ULID
 
 PREFIXES = frozenset(
-    {"team", "cli", "proj", "site", "env", "dep", "job", "key", "ks", "evt", "req", "sec", "secv"}
+    {
+        "team",
+        "cli",
+        "proj",
+        "site",
+        "env",
+        "dep",
+        "job",
+        "key",
+        "ks",
+        "evt",
+        "req",
+        "sec",
+        "secv",
+        "edge",
+    }
 )
 
 

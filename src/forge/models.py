@@ -1,9 +1,11 @@
 """Every table, imported in one place so migrations and tests see the whole schema."""
 
 from forge.audit.models import AuditEvent
+from forge.cache.models import CachePurge, Edge, EdgePurgeResult
 from forge.db import Base
 from forge.deployments.models import Deployment, DeploymentSecret
 from forge.idempotency.models import IdempotencyRecord
+from forge.jobs.models import Job
 from forge.keys.models import ApiKey, KeySecret
 from forge.ratelimit.models import RateLimitOverride
 from forge.secrets.models import MasterKeyCheck, Secret, SecretVersion
@@ -15,12 +17,16 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey",
     "AuditEvent",
+    "CachePurge",
     "Client",
     "Deployment",
     "DeploymentSecret",
+    "Edge",
+    "EdgePurgeResult",
     "Environment",
     "EnvironmentHostname",
     "IdempotencyRecord",
+    "Job",
     "KeySecret",
     "MasterKeyCheck",
     "Membership",

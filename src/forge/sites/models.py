@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forge.clock import utcnow
@@ -42,6 +42,10 @@ class Environment(Base):
         ForeignKey("environments.id", ondelete="RESTRICT"), default=None, index=True
     )
     origin_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # Edge cache settings: seconds to keep a response that has no caching headers (0: none is
+    # cached without them) and the largest body the edge stores (larger ones stream through).
+    cache_default_ttl: Mapped[int] = mapped_column(Integer, default=0)
+    cache_max_object_bytes: Mapped[int] = mapped_column(Integer, default=8 * 1024 * 1024)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

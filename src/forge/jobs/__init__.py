@@ -1,0 +1,1 @@
+"""Jobs: durable long operations (`job_…`), claimed by workers under a lease."""
