@@ -304,9 +304,10 @@ def site_creations(server: LiveServer) -> list[int]:
 
 @pytest.fixture
 def tight(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """A server whose create bucket holds one request per two seconds."""
+    """A server whose create bucket holds one request per ten seconds: long enough that the
+    second mf has started well before a unit comes back, short enough to wait for."""
     server = LiveServer(
-        database_url, tmp_path / "tight", FORGE_RATELIMIT_CREATE="1", FORGE_RATELIMIT_WINDOW="2"
+        database_url, tmp_path / "tight", FORGE_RATELIMIT_CREATE="1", FORGE_RATELIMIT_WINDOW="10"
     )
     yield server
     server.stop()
@@ -317,7 +318,7 @@ def test_a_429_is_retried_after_retry_after_then_succeeds(
 ) -> None:
     mf = Mf(tight.url, tmp_path, place.owner.secret)
     assert mf("sites", "create", "first").code == 0
-    second = mf("sites", "create", "second", "--json")  # refused once, retried after ~2 s
+    second = mf("sites", "create", "second", "--json")  # refused once, retried after Retry-After
     assert second.json()["slug"] == "second"
     assert site_creations(tight) == [201, 429, 201]
 

@@ -22,6 +22,23 @@ EnvArg = Annotated[str, typer.Argument(help="Environment id (env_…) or name.",
 _client: Forge | None = None
 
 
+def _as_group() -> None:
+    """A callback makes a group of one command (audit) a group still: `mf audit list`."""
+
+
+def group(name: str, help: str) -> typer.Typer:
+    """A command group of mf (built only when it is invoked, see forge_cli.main)."""
+    return typer.Typer(
+        name=name,
+        help=help,
+        callback=_as_group,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        add_completion=False,
+    )
+
+
 def client() -> Any:
     """One SDK client per run, with `raw_data=True`: every answer is the API's `data` as sent,
     plain dicts (what `--json` prints). The SDK's annotations describe its models, so the
@@ -31,6 +48,8 @@ def client() -> Any:
         from forge_sdk import Forge
 
         credentials = config.load()
+        if credentials.token is None:
+            raise Stop("not logged in: run `mf login`, or set FORGE_TOKEN", 3)
         _client = Forge(token=credentials.token, base_url=credentials.api_url, raw_data=True)
     return _client
 

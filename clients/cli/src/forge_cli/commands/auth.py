@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from forge_cli import config, context, output
-from forge_cli.failures import Stop, Usage
+from forge_cli.failures import Usage
 
 ME_FIELDS = [
     "name",
@@ -73,8 +73,6 @@ def logout() -> None:
 def whoami(as_json: context.Json = False) -> None:
     """The key mf uses: its owner, scopes, pin, expiry and budgets."""
     credentials = config.load()
-    if credentials.token is None:
-        raise Stop("not logged in: run `mf login` or set FORGE_TOKEN", 3)
     me = context.client().keys.self()
     if as_json:
         output.emit_json(me)

@@ -13,11 +13,9 @@ from forge_cli import context, output
 from forge_cli.context import EnvArg, Json, Limit, SiteArg
 from forge_cli.failures import CONFLICT, Stop, Usage
 
-redirects = typer.Typer(
-    help="Redirect rules: get, put (guarded by If-Match), test.", no_args_is_help=True
-)
-cache = typer.Typer(help="The edge cache: show, purge.", no_args_is_help=True)
-jobs = typer.Typer(help="Background jobs: get, list, wait.", no_args_is_help=True)
+redirects = context.group("redirects", "Redirect rules: get, put (guarded by If-Match), test.")
+cache = context.group("cache", "The edge cache: show, purge.")
+jobs = context.group("jobs", "Background jobs: get, list, wait.")
 
 RULE_COLUMNS = ["index", "from", "to", "status", "comment"]
 JOB_COLUMNS = ["id", "type", "status", "created_at", "finished_at", "resource"]

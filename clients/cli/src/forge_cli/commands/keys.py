@@ -12,9 +12,7 @@ from forge_cli.commands.sites import Yes, confirm
 from forge_cli.context import Json, Limit
 from forge_cli.failures import Usage
 
-keys = typer.Typer(
-    help="API keys: list, create, get, update, roll, revoke, self.", no_args_is_help=True
-)
+keys = context.group("keys", "API keys: list, create, get, update, roll, revoke, self.")
 
 KEY_COLUMNS = ["id", "name", "prefix", "mode", "scopes", "resource", "expires_at", "revoked_at"]
 KeyId = Annotated[str, typer.Argument(help="Key id (key_…).", show_default=False)]

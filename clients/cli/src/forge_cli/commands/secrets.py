@@ -14,11 +14,10 @@ from forge_cli import context, output
 from forge_cli.context import EnvArg, Json, Limit, SiteArg
 from forge_cli.failures import Usage
 
-secrets = typer.Typer(
-    help="Per-environment secrets: list, set, unset, delete, import, compare, restore.",
-    no_args_is_help=True,
+secrets = context.group(
+    "secrets", "Per-environment secrets: list, set, unset, delete, import, compare, restore."
 )
-audit = typer.Typer(help="The audit log.", no_args_is_help=True)
+audit = context.group("audit", "The audit log.")
 
 SECRET_COLUMNS = [
     "key",

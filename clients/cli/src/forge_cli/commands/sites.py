@@ -11,8 +11,8 @@ from forge_cli import context, output
 from forge_cli.context import EnvArg, Json, Limit, SiteArg
 from forge_cli.failures import Usage
 
-sites = typer.Typer(help="Sites: list, get, create, delete.", no_args_is_help=True)
-envs = typer.Typer(help="A site's environments: list, get, create, update.", no_args_is_help=True)
+sites = context.group("sites", "Sites: list, get, create, delete.")
+envs = context.group("envs", "A site's environments: list, get, create, update.")
 
 SITE_COLUMNS = ["id", "slug", "name", "mode", "created_at"]
 ENV_COLUMNS = ["id", "name", "parent_id", "hostnames", "origin_url"]
