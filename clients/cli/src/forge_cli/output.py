@@ -39,6 +39,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+_WHOLE = {"action", "key", "kind", "status", "slug", "mode"}
+
+
 def table(rows: Sequence[Mapping[str, Any]], columns: Iterable[str], title: str = "") -> None:
     """A Rich table of `rows`, one column per field named."""
     from rich.table import Table
@@ -47,7 +50,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Iterable[str], title: str 
     grid = Table(title=title or None, title_justify="left", header_style="bold")
     for column in columns:
         # Ids stay whole so they can be copied; other cells fold to fit the terminal.
-        whole = column == "id" or column.endswith("_id") or column == "prefix"
+        whole = column.endswith(("id", "_at", "prefix")) or column in _WHOLE
         grid.add_column(column.replace("_", " "), overflow="fold", no_wrap=whole)
     for row in rows:
         grid.add_row(*(_cell(row.get(column)) for column in columns))
