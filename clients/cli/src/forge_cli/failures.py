@@ -103,7 +103,7 @@ def _next_step(exc: Any) -> str:
     if code == "insufficient_scope":
         scope = error.get("required_scope", "?")
         return (
-            f"This key lacks `{scope}`: use a key that has it (a team owner or admin can mint one: "
+            f"Use a key that has `{scope}` (a team owner or admin can mint one: "
             f"`mf keys create NAME --scopes {scope}`)."
         )
     if code == "ip_not_allowed":
