@@ -3,7 +3,9 @@
 Wall time of whole processes, median of ROUNDS runs each, rounds interleaved so every command
 sees the same machine: `python -c pass` (the interpreter's own floor, the baseline), `mf --help`
 and `mf sites list` (plain and `--json`) against a local `forge serve` on embedded SQLite.
-Bar: `mf --help` and `mf sites list` each under 0.25 s. CPU time (user + system) of the same
+Bar: `mf --help` and `mf sites list` each under 0.25 s. "libraries alone" imports what any
+`mf` command with an option needs (Typer, which coerces options through pydantic; httpx; Rich)
+and nothing of mf: the floor below which mf itself cannot go. CPU time (user + system) of the same
 runs is printed beside the wall time: on a shared machine it moves less with the load. The
 import profile of `mf sites list` (top cumulative costs, `-X importtime`) follows.
 """
@@ -25,6 +27,10 @@ ROUNDS = 10
 BAR_SECONDS = 0.25
 PYTHON = str(VENV_BIN / "python")
 MF = str(VENV_BIN / "mf")
+LIBRARIES = (
+    "import sys; sys.modules['httpx._main'] = None; import typer, typer._adapters, httpx, "
+    "rich.console, rich.table"
+)
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -59,6 +65,8 @@ def main() -> None:
                "FORGE_API_URL": f"http://127.0.0.1:{port}", "NO_COLOR": "1"}
         commands = {
             "python -c pass": [PYTHON, "-c", "pass"],
+            # What mf cannot start without: its libraries' imports, nothing of mf itself.
+            "libraries alone": [PYTHON, "-c", LIBRARIES],
             "mf --help": [MF, "--help"],
             "mf sites list": [MF, "sites", "list"],
             "mf sites list --json": [MF, "sites", "list", "--json"],
