@@ -16,12 +16,9 @@ import os
 import resource
 import statistics
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
-
-from common import VENV_BIN, forge_instance  # noqa: E402
+from common import VENV_BIN, forge_instance
 
 ROUNDS = 10
 BAR_SECONDS = 0.25
@@ -47,7 +44,10 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 def import_profile(env: dict[str, str], top: int = 10) -> list[tuple[float, str]]:
     done = subprocess.run(
         [PYTHON, "-X", "importtime", MF, "sites", "list"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = []
     for line in done.stderr.splitlines():
@@ -61,8 +61,12 @@ def import_profile(env: dict[str, str], top: int = 10) -> list[tuple[float, str]
 
 def main() -> None:
     with forge_instance() as (created, port, _server):
-        env = {**os.environ, "FORGE_TOKEN": created["key"]["secret"],
-               "FORGE_API_URL": f"http://127.0.0.1:{port}", "NO_COLOR": "1"}
+        env = {
+            **os.environ,
+            "FORGE_TOKEN": created["key"]["secret"],
+            "FORGE_API_URL": f"http://127.0.0.1:{port}",
+            "NO_COLOR": "1",
+        }
         commands = {
             "python -c pass": [PYTHON, "-c", "pass"],
             # What mf cannot start without: its libraries' imports, nothing of mf itself.
