@@ -227,6 +227,7 @@ def test_secrets_never_show_a_value(mf: Mf, place: SecretsWorld, tmp_path: Path)
         assert done.code == 0, done.err
         return done.out
 
+    assert mf("secrets", "set", site, env, "EMPTY").code == 2  # nothing on stdin: refused
     run("secrets", "set", site, env, "STRIPE_KEY", input=SECRET_VALUE + "\n")
     value_file = tmp_path / "value.txt"
     value_file.write_text(SECRET_VALUE + "-file")
@@ -276,9 +277,11 @@ def test_audit_list_filters(mf: Mf, place: SecretsWorld) -> None:
     assert run.code == 1 and "since" in run.err
 
 
-def test_mf_api_calls_any_route(mf: Mf, place: SecretsWorld) -> None:
+def test_mf_api_calls_any_route(mf: Mf, world: World, place: SecretsWorld) -> None:
+    newer = world.site(place.team)
     body = mf("api", "GET", "/v1/sites?limit=1").json()
-    assert body["data"][0]["id"] == place.site.id and body["request_id"].startswith("req_")
+    assert [s["id"] for s in body["data"]] == [newer.id] and body["has_more"] is True
+    assert body["request_id"].startswith("req_")
     made = mf("api", "POST", "/v1/projects", "--data", '{"slug": "side"}').json()
     assert made["data"]["slug"] == "side"
     assert mf("api", "GET", "/v1/nothing-here").code == 4

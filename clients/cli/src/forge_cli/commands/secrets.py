@@ -61,6 +61,8 @@ def _value(from_file: Path | None, value: str | None) -> str:
     if sys.stdin.isatty():
         return getpass.getpass("Value (input hidden): ")
     text = sys.stdin.read()
+    if not text:
+        raise Usage("no value on stdin (an empty value needs --value '')")
     return text[:-1] if text.endswith("\n") else text
 
 
