@@ -319,8 +319,9 @@ def test_a_server_that_is_down_is_an_api_connection_error(place: SecretsWorld) -
     client = forge_sdk.Forge(
         place.owner.secret, f"http://127.0.0.1:{free_port()}", max_retries=1, backoff=0.01
     )
-    with client, pytest.raises(forge_sdk.APIConnectionError, match="cannot reach"):
+    with client, pytest.raises(forge_sdk.APIConnectionError, match="cannot reach") as down:
         client.sites.get(place.site.id)
+    assert down.value.code == "connection_error" and down.value.request_id is None
 
 
 def _job(env: str, status: str, **extra: Any) -> tuple[int, dict[str, str], Any]:
