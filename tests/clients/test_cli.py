@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import LiveServer, Mf, free_port, key_without
+from tests.clients.conftest import BIN, LiveServer, Mf, free_port, key_without
 from tests.factories import SecretsWorld, World
 
 SECRET_VALUE = "sk_live_never_print_me_51Nx"
@@ -46,8 +47,16 @@ def test_a_usage_mistake_is_exit_2(mf: Mf) -> None:
 
 
 def test_shell_completion_script(mf: Mf) -> None:
-    run = mf("--show-completion", "bash")
-    assert run.code == 0 and "complete" in run.out and "_MF_COMPLETE" in run.out
+    """Typer detects the calling shell; `; exit` keeps bash from exec-ing mf in its place."""
+    done = subprocess.run(
+        ["bash", "-c", f"'{BIN / 'mf'}' --show-completion; exit $?"],
+        capture_output=True,
+        text=True,
+        env=mf.env(),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "complete" in done.stdout and "_MF_COMPLETE" in done.stdout
 
 
 def test_no_token_is_exit_3_and_says_how_to_log_in(mf: Mf) -> None:

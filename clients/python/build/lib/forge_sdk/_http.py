@@ -89,7 +89,9 @@ class Request:
 
     def kwargs(self, settings: Settings) -> dict[str, Any]:
         params = {k: _param(v) for k, v in (self.params or {}).items() if v is not None}
-        out: dict[str, Any] = {"params": params, "headers": self.headers}
+        out: dict[str, Any] = {"headers": self.headers}
+        if params:  # an empty mapping would drop a query already in the path (`mf api`)
+            out["params"] = params
         if self.has_body:
             out["json"] = self.json
         if self.timeout is not None:

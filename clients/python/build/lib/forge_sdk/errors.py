@@ -11,7 +11,11 @@ from typing import Any
 
 
 class ForgeError(Exception):
-    """The base of every error the SDK raises."""
+    """The base of every error the SDK raises: `code`, `message` and `request_id` on all of
+    them (`request_id` is None when no answer came)."""
+
+    code: str = "error"
+    request_id: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -21,17 +25,25 @@ class ForgeError(Exception):
 class ConfigurationError(ForgeError):
     """No API key, or a malformed key or API URL: nothing was sent."""
 
+    code = "configuration"
+
 
 class APIConnectionError(ForgeError):
     """The API could not be reached, or the connection broke before an answer (after retries)."""
+
+    code = "connection_error"
 
 
 class APITimeoutError(APIConnectionError):
     """The API did not answer in time (after retries)."""
 
+    code = "timeout"
+
 
 class JobTimeoutError(ForgeError):
     """A job was still running when `wait(timeout=…)` gave up; it may still finish."""
+
+    code = "job_timeout"
 
     def __init__(self, job_id: str, status: str, timeout: float) -> None:
         super().__init__(f"job {job_id} is still {status} after {timeout:g} s")
@@ -119,6 +131,8 @@ class InternalServerError(APIError):
 
 class JobFailedError(ForgeError):
     """A job ended `failed`; `job` is its last state, `error` what the API says went wrong."""
+
+    code = "job_failed"
 
     def __init__(self, job: Any, error: Any) -> None:
         super().__init__(f"job {_field(job, 'id')} failed: {error}")

@@ -102,17 +102,17 @@ class Job(ForgeModel):
 
 class CachedWhat(ForgeModel):
     __schema__: ClassVar[str] = "CachedWhat"
-    methods: list[str]
-    types: list[str]
-    freshness: str
-    not_stored: list[str]
+    methods: list[str] = []
+    types: list[str] = []
+    freshness: str = ""
+    not_stored: list[str] = []
 
 
 class CacheConfig(ForgeModel):
     __schema__: ClassVar[str] = "CacheConfig"
     default_ttl: int
     max_object_bytes: int
-    cached: CachedWhat
+    cached: CachedWhat | None = None
 
 
 class ByType(ForgeModel):
