@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -57,6 +58,11 @@ def test_importing_the_sdk_loads_neither_pydantic_nor_the_server() -> None:
     os.environ.get("FORGE_TEST_DATABASE", "sqlite") != "sqlite", reason="runs in the sqlite pass"
 )
 def test_the_sdk_builds_as_a_wheel_on_its_own(tmp_path: Path) -> None:
+    # A copy of the folder alone: proves it needs nothing around it, and keeps setuptools'
+    # build/ out of the source tree.
+    source = shutil.copytree(
+        CLIENTS / "python", tmp_path / "forge-sdk", ignore=shutil.ignore_patterns("*.egg-info")
+    )
     subprocess.run(
         [
             sys.executable,
@@ -67,7 +73,7 @@ def test_the_sdk_builds_as_a_wheel_on_its_own(tmp_path: Path) -> None:
             "--no-deps",
             "--wheel-dir",
             str(tmp_path),
-            str(CLIENTS / "python"),
+            str(source),
         ],
         check=True,
         capture_output=True,
