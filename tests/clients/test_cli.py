@@ -8,6 +8,7 @@ import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -315,19 +316,31 @@ def site_creations(server: LiveServer) -> list[int]:
 
 
 @pytest.fixture
-def tight(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """A server whose create bucket holds one request per ten seconds: long enough that the
-    second mf has started well before a unit comes back, short enough to wait for."""
-    server = LiveServer(
-        database_url, tmp_path / "tight", FORGE_RATELIMIT_CREATE="1", FORGE_RATELIMIT_WINDOW="10"
-    )
-    yield server
-    server.stop()
+def one_create_per(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """Servers whose create bucket holds one request per `window` seconds."""
+    started: list[LiveServer] = []
+
+    def start(window: int) -> LiveServer:
+        server = LiveServer(
+            database_url,
+            tmp_path / f"window-{window}",
+            FORGE_RATELIMIT_CREATE="1",
+            FORGE_RATELIMIT_WINDOW=str(window),
+        )
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def test_a_429_is_retried_after_retry_after_then_succeeds(
-    tight: LiveServer, place: SecretsWorld, tmp_path: Path
+    one_create_per: Any, place: SecretsWorld, tmp_path: Path
 ) -> None:
+    # Ten seconds: the second mf has started well before a unit comes back, and it is short
+    # enough to wait for.
+    tight = one_create_per(10)
     mf = Mf(tight.url, tmp_path, place.owner.secret)
     assert mf("sites", "create", "first").code == 0
     second = mf("sites", "create", "second", "--json")  # refused once, retried after Retry-After
@@ -335,19 +348,10 @@ def test_a_429_is_retried_after_retry_after_then_succeeds(
     assert site_creations(tight) == [201, 429, 201]
 
 
-@pytest.fixture
-def stingy(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """A server whose create bucket comes back only after two minutes."""
-    server = LiveServer(
-        database_url, tmp_path / "stingy", FORGE_RATELIMIT_CREATE="1", FORGE_RATELIMIT_WINDOW="120"
-    )
-    yield server
-    server.stop()
-
-
 def test_rate_limited_beyond_what_retries_wait_for_is_exit_6(
-    stingy: LiveServer, place: SecretsWorld, tmp_path: Path
+    one_create_per: Any, place: SecretsWorld, tmp_path: Path
 ) -> None:
+    stingy = one_create_per(120)  # a unit comes back only after two minutes
     mf = Mf(stingy.url, tmp_path, place.owner.secret)
     assert mf("sites", "create", "first").code == 0
     run = mf("sites", "create", "second")
