@@ -50,8 +50,16 @@ class LiveServer:
             **settings,
         )
         with self.log.open("wb") as out:
+            # Its in-process edge gets a free port of its own too.
             self.process = subprocess.Popen(
-                [str(BIN / "forge"), "serve", "--port", str(self.port)],
+                [
+                    str(BIN / "forge"),
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--edge-port",
+                    str(free_port()),
+                ],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
