@@ -6,10 +6,10 @@ PYTEST_WORKERS ?= 2
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml clients/cli/pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e clients/python -e clients/cli
 	touch $@
 
 run: install
@@ -17,8 +17,8 @@ run: install
 	$(BIN)/forge serve
 
 lint: install
-	$(BIN)/ruff check src tests bench tools
-	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/ruff check src tests bench tools clients
+	$(BIN)/ruff format --check src tests bench tools clients
 	$(BIN)/python tools/api_reference.py --check
 	$(BIN)/mypy
 
@@ -44,3 +44,4 @@ bench: install
 	$(BIN)/python bench/secret_writes.py
 	$(BIN)/python bench/pg_latency.py
 	$(BIN)/python bench/purge_job.py
+	$(BIN)/python bench/cli_startup.py
