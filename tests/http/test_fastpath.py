@@ -28,6 +28,7 @@ def test_only_single_resource_reads_are_dispatched_directly(app: FastAPI) -> Non
     assert direct == [
         "/v1/sites/{site}",
         "/v1/sites/{site}/environments/{env}",
+        "/v1/sites/{site}/environments/{env}/redirects",
         "/v1/teams/{team}",
     ]
 
@@ -45,6 +46,7 @@ def test_direct_and_fastapi_paths_answer_alike(
         (f"/v1/sites/{site.id}", owner.headers),  # 200
         (f"/v1/sites/{site.id}/environments/{env.id}", owner.headers),  # 200
         (f"/v1/teams/{team.id}", owner.headers),  # 200
+        (f"/v1/sites/{site.id}/environments/{env.id}/redirects", owner.headers),  # 200, streamed
         (f"/v1/sites/{site.id}", reader.headers),  # 403 insufficient_scope
         (f"/v1/sites/{site.id}", stranger.headers),  # 404
         (f"/v1/sites/{site.id}", {"Authorization": "Bearer mfk_test_nope"}),  # 401
@@ -54,5 +56,5 @@ def test_direct_and_fastapi_paths_answer_alike(
         direct = [_answer(client, path, headers) for path, headers in cases]
         monkeypatch.setattr(FastPath, "match", lambda self, path: None)
         through_fastapi = [_answer(client, path, headers) for path, headers in cases]
-    assert [d[0] for d in direct] == [200, 200, 200, 403, 404, 401, 401]
+    assert [d[0] for d in direct] == [200, 200, 200, 200, 403, 404, 401, 401]
     assert direct == through_fastapi
