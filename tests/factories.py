@@ -6,8 +6,12 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from forge.cache.models import CachePurge, Edge, EdgePurgeResult
 from forge.clock import utcnow
 from forge.db import Database
+from forge.jobs.models import Job
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
@@ -119,6 +123,57 @@ class World:
             session.flush()
             return env
 
+    def hosted_environment(
+        self,
+        origin_url: str,
+        *,
+        hostnames: list[str] | None = None,
+        default_ttl: int = 0,
+        max_object_bytes: int = 8 * 1024 * 1024,
+        team: Team | None = None,
+    ) -> Environment:
+        """An environment of a new site (of a new team unless given), served by the edge at
+        its hostnames."""
+        site = self.site(team or self.team())
+        with self.database.session() as session:
+            env = Environment(
+                site_id=site.id,
+                name=unique("env"),
+                origin_url=origin_url,
+                cache_default_ttl=default_ttl,
+                cache_max_object_bytes=max_object_bytes,
+            )
+            names = hostnames or [f"{unique('www')}.example.test"]
+            env.hostname_rows = [EnvironmentHostname(hostname=h) for h in names]
+            session.add(env)
+            session.flush()
+            session.refresh(env)
+            return env
+
+    def purge(self, env: Environment, dry_run: bool = False, **selector: object) -> int:
+        """Append a purge to the log (with its job), as the purge API does; its sequence."""
+        with self.database.session() as session:
+            site = session.get_one(Site, env.site_id)
+            job = Job(
+                type="cache.purge",
+                team_id=site.team_id,
+                mode=site.mode,
+                resource_type="environment",
+                resource_id=env.id,
+                payload={},
+            )
+            session.add(job)
+            session.flush()
+            purge = CachePurge(
+                job_id=job.id,
+                environment_id=env.id,
+                selector={"type": "all", "mode": "hard", **selector},
+                dry_run=dry_run,
+            )
+            session.add(purge)
+            session.flush()
+            return purge.seq
+
     def service_key(self, team: Team | None = None, **options: object) -> Key:
         """A service token (mfs_): acts as the team itself."""
         return self.key(team or self.team(), None, **options)  # type: ignore[arg-type]
@@ -182,3 +237,60 @@ def redirects_path(env: Environment, tail: str | None = None) -> str:
     """The seed-000 redirect routes of an environment (`tail`: "versions", "test", …)."""
     base = f"/v1/sites/{env.site_id}/environments/{env.id}/redirects"
     return base if tail is None else f"{base}/{tail}"
+
+
+def cache_path(env: Environment, tail: str = "") -> str:
+    """The environment's cache routes (`tail`: "/purge")."""
+    return f"/v1/sites/{env.site_id}/environments/{env.id}/cache{tail}"
+
+
+@dataclass
+class Edges:
+    """Edges as the edge processes register them, written straight into their tables: the
+    control plane's tests play the edges' part (the edge's own tests run real edges)."""
+
+    database: Database
+
+    def register(
+        self,
+        name: str | None = None,
+        *,
+        heartbeat_age: timedelta = timedelta(0),
+        started_age: timedelta = timedelta(minutes=1),
+        stats: dict[str, object] | None = None,
+    ) -> Edge:
+        now = utcnow()
+        with self.database.session() as session:
+            edge = Edge(
+                name=name or unique("edge"),
+                address="127.0.0.1:8081",
+                started_at=now - started_age,
+                heartbeat_at=now - heartbeat_age,
+                stats=stats or {},
+            )
+            session.add(edge)
+            session.flush()
+            return edge
+
+    def heartbeat(self, edge: Edge, age: timedelta = timedelta(0)) -> None:
+        with self.database.session() as session:
+            session.get_one(Edge, edge.id).heartbeat_at = utcnow() - age
+
+    def apply(
+        self, edge: Edge, seq: int, matched: int = 0, evicted: int = 0, marked_stale: int = 0
+    ) -> None:
+        with self.database.session() as session:
+            session.add(
+                EdgePurgeResult(
+                    edge_id=edge.id,
+                    purge_seq=seq,
+                    matched=matched,
+                    evicted=evicted,
+                    marked_stale=marked_stale,
+                )
+            )
+            session.get_one(Edge, edge.id).applied_seq = seq
+
+    def seq_of(self, job_id: str) -> int:
+        with self.database.session() as session:
+            return session.scalars(select(CachePurge.seq).where(CachePurge.job_id == job_id)).one()

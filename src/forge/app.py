@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
 from forge import logs
 from forge.audit.routes import router as audit_router
+from forge.cache import clear_cache
+from forge.cache.routes import router as cache_router
 from forge.config import Settings, load_settings
 from forge.crypto.keyring import Keyring
 from forge.db import Database
@@ -19,9 +23,13 @@ from forge.http import errors, health, openapi
 from forge.http.errors import ERROR_RESPONSES
 from forge.http.fastpath import FastPath
 from forge.http.middleware import ContractMiddleware
+from forge.jobs.registry import default_types
+from forge.jobs.routes import router as jobs_router
+from forge.jobs.worker import Worker, in_background
 from forge.keys import usage
 from forge.keys.routes import router as keys_router
-from forge.notify import LocalHub
+from forge.notify import build_notifier
+from forge.notify_pg import PostgresNotifier
 from forge.ratelimit.routes import router as ratelimit_router
 from forge.ratelimit.service import build_limiter
 from forge.redirects import routes as redirect_routes
@@ -53,10 +61,30 @@ def _keyring_at_start(settings: Settings, database: Database) -> Keyring | None:
 
 
 @asynccontextmanager
+async def _worker_in_process(state: Any) -> AsyncIterator[None]:
+    """Embedded defaults run the job worker inside the API process (FORGE_WORKER_IN_PROCESS)."""
+    chosen = state.settings.worker_in_process
+    if not (state.database.url.startswith("sqlite") if chosen is None else chosen):
+        yield
+        return
+    worker = Worker(state.database, state.notifier, state.settings, default_types())
+    async with in_background(worker):
+        yield
+
+
+@asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app.state
-    async with usage.flushing(state.database, state.usage, state.settings.key_usage_flush_seconds):
-        yield
+    if isinstance(state.notifier, PostgresNotifier):
+        await asyncio.to_thread(state.notifier.start)
+    try:
+        async with (
+            usage.flushing(state.database, state.usage, state.settings.key_usage_flush_seconds),
+            _worker_in_process(state),
+        ):
+            yield
+    finally:
+        state.notifier.close()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -74,7 +102,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keyring = _keyring_at_start(settings, app.state.database)
     app.state.limiter = build_limiter(settings, app.state.database)
     app.state.usage = usage.UsageRecorder()
-    app.state.notifier = LocalHub()
+    app.state.notifier = build_notifier(app.state.database.url)
     errors.install(app)
     errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
     routers = (
@@ -87,6 +115,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         deployments_router,
         ratelimit_router,
         secret_scanning_router,
+        jobs_router,
+        cache_router,
+        clear_cache.router,
     )
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)

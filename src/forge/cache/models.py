@@ -4,6 +4,25 @@ A purge is appended to `cache_purges` (with a sequence number) in the same trans
 creates its `cache.purge` job. Every edge registers in `edges`, applies the log in sequence
 order, records `applied_seq`, and writes one `edge_purge_results` row per purge: that row is
 the per-edge proof a purge job's result reports.
+
+What the control plane reads (forge.cache.purge_job, forge.cache.service):
+- An edge is live while `stopped_at` is null and `heartbeat_at` is younger than
+  FORGE_EDGE_LEASE_SECONDS (5; edges heartbeat every second). A purge job waits for every live
+  edge whose `started_at` is not after the purge's `created_at`; after each purge it applies an
+  edge writes its `edge_purge_results` row (dry runs too: matched counted, nothing evicted),
+  raises `applied_seq`, commits, then publishes `cache.purge_applied` (message: the seq).
+- `Edge.stats`, rewritten with each heartbeat, is the edge's cache state per environment id;
+  GET …/cache sums it over the live edges:
+
+      {"environments": {
+          "env_…": {
+              "entries": {"page": 12, "object": 40},       # entries held now, by type
+              "bytes": {"page": 48213, "object": 991002},  # body bytes held now, by type
+              "hits": 1520, "misses": 96,                  # since the edge started
+              "top_tags": [{"tag": "product-1", "entries": 7}, …]  # ≤ 20, most entries first
+          }, …}}
+
+  Missing keys count as 0; an environment the edge holds nothing for may be left out.
 """
 
 from __future__ import annotations

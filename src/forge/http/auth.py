@@ -78,8 +78,18 @@ def bucket_for(method: str, declared: Bucket | None) -> Bucket:
     return "create" if method == "POST" else "write"
 
 
-def bearer_token(request: Request) -> str:
+API_KEY_HEADER = "x-api-key"
+
+
+def bearer_token(request: Request, api_key_header: bool = False) -> str:
+    """The key from `Authorization: Bearer`; on the routes that document it (seed 001's
+    clear-cache), from `x-api-key` when no Authorization header is sent."""
     header = request.headers.get("authorization")
+    if not header and api_key_header:
+        token = request.headers.get(API_KEY_HEADER, "").strip()
+        if not token:
+            raise AuthenticationFailed("No API key: send it as `x-api-key: <key>`.")
+        return token
     if not header:
         raise AuthenticationFailed("No API key: send it as `Authorization: Bearer <key>`.")
     scheme, _, token = header.partition(" ")
@@ -115,12 +125,12 @@ def check_ip_allowlist(principal: Principal, address: str) -> None:
         raise IpNotAllowed(f"This key may not be used from {address}.")
 
 
-def authenticate(request: Request) -> Access:
+def authenticate(request: Request, api_key_header: bool = False) -> Access:
     state = request.app.state
     database: Database = state.database
     address = caller_ip(request, state.settings)
     ratelimits.refuse_blocked_address(request, address)
-    principal = principals.resolve(database.reader, bearer_token(request))
+    principal = principals.resolve(database.reader, bearer_token(request, api_key_header))
     request.state.key_prefix = principal.key_prefix
     check_ip_allowlist(principal, address)
     state.usage.record(principal, address)
@@ -135,18 +145,23 @@ def finish_request(request: Request, failed: bool) -> None:
 
 
 def Scoped(
-    scope: str | None, resolver: Resolver | None = None, *, bucket: Bucket | None = None
+    scope: str | None,
+    resolver: Resolver | None = None,
+    *,
+    bucket: Bucket | None = None,
+    api_key_header: bool = False,
 ) -> Any:
     """A dependency granting `scope` (None: any valid key) after resolving the path.
 
     `bucket` names the rate-limit bucket the route spends from; by default GET/HEAD spend
     `read`, POST `create`, other methods `write`. Action POSTs (roll, purge, …) pass "write";
-    introspection routes pass "free". A POST's Idempotency-Key is looked up before spending
+    introspection routes pass "free". `api_key_header` also accepts the key in `x-api-key`
+    (only where a documented surface says so). A POST's Idempotency-Key is looked up before spending
     (an answer from the store spends `read`) and claimed once the path and scope checks pass."""
 
     async def dependency(request: Request) -> Access:
         try:
-            access = authenticate(request)
+            access = authenticate(request, api_key_header)
         except AuthenticationFailed:
             address = caller_ip(request, request.app.state.settings)
             await ratelimits.count_failed_authentication(request, address)
@@ -171,4 +186,5 @@ def Scoped(
     # Read by forge.http.openapi to document each operation's scope and bucket.
     dependency.forge_scope = scope  # type: ignore[attr-defined]
     dependency.forge_bucket = bucket  # type: ignore[attr-defined]
+    dependency.forge_api_key_header = api_key_header  # type: ignore[attr-defined]
     return Depends(dependency)

@@ -49,7 +49,13 @@ def build(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
     )
     document.setdefault("components", {})["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "mfk_… or mfs_… key"}
+        "bearer": {"type": "http", "scheme": "bearer", "description": "mfk_… or mfs_… key"},
+        "x-api-key": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": "The same key, on the clear-cache route only (as seed 001 documents)",
+        },
     }
     for path, operations in document["paths"].items():
         for method, operation in operations.items():

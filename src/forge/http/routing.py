@@ -43,7 +43,9 @@ class ForgeRoute(APIRoute):
         method = next(iter(self.methods or {"GET"}))
         self.openapi_extra = {
             **(self.openapi_extra or {}),
-            "security": [{"bearer": []}],
+            "security": [{"bearer": []}, {"x-api-key": []}]
+            if getattr(scoped, "forge_api_key_header", False)
+            else [{"bearer": []}],
             "x-forge-scope": scoped.forge_scope,
             "x-forge-bucket": bucket_for(method, scoped.forge_bucket),
         }

@@ -1,0 +1,207 @@
+"""Bodies of the cache routes: the purge request (seed 000), the seed-001 clear-cache body,
+and the cache's configuration and state."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+
+from forge.schemas import RequestBody, Timestamp
+
+MAX_SELECTORS = 256
+MAX_SELECTOR_CHARS = 1024
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no space
+
+
+def _tag(value: str) -> str:
+    if not _PRINTABLE.match(value) or "," in value:
+        raise ValueError("a tag is printable ASCII without spaces or commas")
+    return value
+
+
+def _path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError("a path starts with /")
+    if "?" in value or "#" in value:
+        raise ValueError("a purge path has no query string or fragment (every variant is purged)")
+    if not _PRINTABLE.match(value):
+        raise ValueError("a path is printable ASCII without spaces (percent-encode the rest)")
+    return value
+
+
+def _cache_hash(value: str) -> str:
+    if not _PRINTABLE.match(value):
+        raise ValueError("a cache hash is the Forge-Cache-Hash header's value")
+    return value
+
+
+def _not_empty(values: list[str] | None) -> list[str] | None:
+    if values is not None and not values:
+        raise ValueError("an empty list selects nothing; leave it out to purge everything")
+    return values
+
+
+_Bounded = StringConstraints(min_length=1, max_length=MAX_SELECTOR_CHARS)
+Tag = Annotated[str, _Bounded, AfterValidator(_tag)]
+PurgePath = Annotated[str, _Bounded, AfterValidator(_path)]
+CacheHash = Annotated[str, _Bounded, AfterValidator(_cache_hash)]
+
+Tags = Annotated[
+    list[Tag] | None,
+    AfterValidator(_not_empty),
+    Field(
+        max_length=MAX_SELECTORS,
+        description="Purge entries tagged with any of these (Surrogate-Key / Cache-Tag).",
+    ),
+]
+Paths = Annotated[
+    list[PurgePath] | None,
+    AfterValidator(_not_empty),
+    Field(
+        max_length=MAX_SELECTORS,
+        description="Purge these URL paths; `*` matches zero or more characters; a path "
+        "without `*` purges every query and Vary variant of it. No query string or fragment.",
+    ),
+]
+CacheHashes = Annotated[
+    list[CacheHash] | None,
+    AfterValidator(_not_empty),
+    Field(
+        max_length=MAX_SELECTORS,
+        description="Purge the entries with these Forge-Cache-Hash values.",
+    ),
+]
+
+
+def count_selectors(*lists: list[str] | None) -> int:
+    return sum(len(values) for values in lists if values)
+
+
+def _refuse_too_many(count: int) -> None:
+    if count > MAX_SELECTORS:
+        raise ValueError(
+            f"a purge names at most {MAX_SELECTORS} selectors (tags, paths and hashes "
+            f"together); this one names {count}"
+        )
+
+
+PurgeType = Literal["page", "object", "all"]
+PurgeMode = Literal["hard", "soft"]
+
+
+class PurgeRequest(RequestBody):
+    """Selectors combine: an entry matching any of them (within `type`) is purged; none at
+    all purges everything of `type` in the environment."""
+
+    type: PurgeType = Field(default="all", description="page (HTML), object, or all")
+    tags: Tags = None
+    paths: Paths = None
+    cache_hashes: CacheHashes = None
+    mode: PurgeMode = Field(
+        default="hard", description="hard evicts; soft marks stale (served while revalidated)"
+    )
+    dry_run: bool = Field(default=False, description="Purge nothing; report what would match.")
+
+    @model_validator(mode="after")
+    def _at_most_256(self) -> PurgeRequest:
+        _refuse_too_many(count_selectors(self.tags, self.paths, self.cache_hashes))
+        return self
+
+
+class ClearCacheRequest(RequestBody):
+    """The seed-001 body, field names as documented there."""
+
+    team: str = Field(max_length=63, description="The team's slug.")
+    site: str = Field(max_length=63, description="The site's slug.")
+    environment: str = Field(max_length=63, description="The environment's name.")
+    paths: Paths = None
+    surrogateKeys: Tags = None  # the seed's names
+    cacheHashes: CacheHashes = None
+
+    @model_validator(mode="after")
+    def _at_most_256(self) -> ClearCacheRequest:
+        _refuse_too_many(count_selectors(self.paths, self.surrogateKeys, self.cacheHashes))
+        return self
+
+
+class CacheUpdate(RequestBody):
+    default_ttl: int | None = Field(
+        default=None,
+        ge=0,
+        le=31_536_000,
+        description="Seconds to keep a response that has no caching headers (0: not cached).",
+    )
+    max_object_bytes: int | None = Field(
+        default=None, ge=1, le=1 << 30, description="Largest body stored; larger ones stream."
+    )
+
+
+class CachedWhat(BaseModel):
+    methods: list[str] = ["GET", "HEAD"]
+    types: list[str] = ["page", "object"]
+    freshness: str = "s-maxage, then max-age, then Expires; default_ttl when none is given"
+    not_stored: list[str] = [
+        "Cache-Control: no-store, private or no-cache",
+        "responses with Set-Cookie",
+        "Vary: *",
+        "5xx responses",
+        "bodies larger than max_object_bytes",
+    ]
+
+
+class CacheConfig(BaseModel):
+    default_ttl: int
+    max_object_bytes: int
+    cached: CachedWhat = Field(default_factory=CachedWhat)
+
+
+class ByType(BaseModel):
+    page: int = 0
+    object: int = 0
+    total: int = 0
+
+
+class TagCount(BaseModel):
+    tag: str
+    entries: int
+
+
+class CacheState(BaseModel):
+    """Summed over the live edges' published statistics (entries are per edge copy)."""
+
+    entries: ByType
+    bytes: ByType
+    hits: int = Field(description="Since each live edge started.")
+    misses: int
+    hit_ratio: float | None = Field(description="hits / (hits + misses); null before any.")
+    top_tags: list[TagCount] = Field(description="At most 20, by entry count.")
+    edges_reporting: int
+
+
+class LastPurge(BaseModel):
+    job: str
+    status: str
+    seq: int
+    created_at: Timestamp
+    selector: dict[str, Any]
+    dry_run: bool
+
+
+class EdgeOut(BaseModel):
+    id: str
+    name: str
+    address: str
+    status: Literal["live", "down"]
+    applied_seq: int
+    heartbeat_at: Timestamp
+    started_at: Timestamp
+
+
+class CacheOut(BaseModel):
+    environment: str
+    config: CacheConfig
+    state: CacheState
+    last_purge: LastPurge | None
+    edges: list[EdgeOut]
