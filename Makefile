@@ -36,4 +36,6 @@ bench: install
 	$(BIN)/python bench/ratelimit_throughput.py
 	$(BIN)/python bench/key_usage.py
 	$(BIN)/python bench/secret_lists.py
+	$(BIN)/python bench/secret_writes.py
+	$(BIN)/python bench/pg_latency.py
 	$(BIN)/python bench/purge_job.py

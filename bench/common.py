@@ -71,9 +71,17 @@ def forge_instance(
             [str(VENV_BIN / "forge"), "init", "--json"], env=env, check=True, capture_output=True
         )
         created = json.loads(init.stdout)
+        created["data_dir"] = data_dir
         port = free_port()
         server = subprocess.Popen(
-            [str(VENV_BIN / "forge"), "serve", "--port", str(port)],
+            [
+                str(VENV_BIN / "forge"),
+                "serve",
+                "--port",
+                str(port),
+                "--edge-port",
+                str(free_port()),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

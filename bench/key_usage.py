@@ -41,16 +41,15 @@ def in_process(data_dir: str, secret: str) -> None:
     from forge.keys.principal import resolve
 
     database = Database(load_settings().database_url)
-    principal = resolve(database.reader, secret)
+    reads = database.reads()
+    principal = resolve(reads, secret)
     recorder = usage.UsageRecorder()
     calls = 200_000
     record_s = min(
         timeit.repeat(lambda: recorder.record(principal, "198.51.100.7"), number=calls, repeat=5)
     )
     resolve_calls = 20_000
-    resolve_s = min(
-        timeit.repeat(lambda: resolve(database.reader, secret), number=resolve_calls, repeat=3)
-    )
+    resolve_s = min(timeit.repeat(lambda: resolve(reads, secret), number=resolve_calls, repeat=3))
     record_us = record_s / calls * 1e6
     resolve_us = resolve_s / resolve_calls * 1e6
     print(f"record():  {record_us:6.3f} µs/call")

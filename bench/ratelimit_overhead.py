@@ -19,7 +19,7 @@ import uvloop
 
 from forge.http.ratelimits import headers_for
 from forge.idempotency.service import fingerprint
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.ratelimit.backends import Backend, InProcessBackend, RedisBackend
 from forge.ratelimit.limiter import OverrideCache, RateLimiter
 

@@ -5,8 +5,8 @@ from fastapi import FastAPI
 
 from forge import logs
 from forge.app import create_app
-from forge.keys.principal import Principal
 from forge.keys.usage import UsageRecorder
+from forge.principal import Principal
 
 
 class RecordingOff(UsageRecorder):

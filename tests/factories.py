@@ -15,6 +15,8 @@ from forge.jobs.models import Job
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
+from forge.keys.principal import resolve
+from forge.principal import Principal
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.tenancy import service as tenancy
 from forge.tenancy.models import Client, Membership, Project, Team
@@ -231,6 +233,15 @@ class SecretsWorld:
         site = world.site(team)
         env = world.environment(site, "production", origin_url="https://origin.example.com")
         return cls(team=team, owner=world.owner_key(team), site=site, env=env)
+
+
+def principal_of(database: Database, secret: str) -> Principal:
+    """The Principal a request with `secret` would act as."""
+    reads = database.reads()
+    try:
+        return resolve(reads, secret)
+    finally:
+        reads.close()
 
 
 def redirects_path(env: Environment, tail: str | None = None) -> str:

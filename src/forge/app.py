@@ -21,7 +21,6 @@ from forge.db import Database
 from forge.deployments.routes import router as deployments_router
 from forge.http import errors, health, openapi
 from forge.http.errors import ERROR_RESPONSES
-from forge.http.fastpath import FastPath
 from forge.http.middleware import ContractMiddleware
 from forge.jobs.registry import default_types
 from forge.jobs.routes import router as jobs_router
@@ -36,7 +35,7 @@ from forge.redirects import routes as redirect_routes
 from forge.redirects.routes import router as redirects_router
 from forge.secret_scanning.routes import router as secret_scanning_router
 from forge.secrets import compat_routes, masterkey
-from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES, compat_error
+from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES
 from forge.secrets.routes import router as secrets_router
 from forge.sites.routes import router as sites_router
 from forge.tenancy.routes import router as tenancy_router
@@ -102,9 +101,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keyring = _keyring_at_start(settings, app.state.database)
     app.state.limiter = build_limiter(settings, app.state.database)
     app.state.usage = usage.UsageRecorder()
+    app.state.unit_slots = asyncio.Semaphore(app.state.database.concurrent_units)
     app.state.notifier = build_notifier(app.state.database.url)
     errors.install(app)
-    errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
     routers = (
         sites_router,
         tenancy_router,
@@ -126,11 +125,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # router so they can never shadow one.
     app.include_router(compat_routes.router, responses=COMPAT_ERROR_RESPONSES)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
-    fastpath = FastPath([*routers, health.router, compat_routes.router])
     app.add_middleware(
         ContractMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        fastpath=fastpath,
+        surfaces=errors.Surfaces(app),
         body_limits=(redirect_routes.BODY_LIMIT,),
     )
     return app

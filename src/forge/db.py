@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
+import psycopg
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from forge.fastread import FastReader
+from forge.errors import ServiceUnavailable
+
+log = logging.getLogger("forge.db")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# A database that does not answer fails a request within these bounds (503), never hangs it.
+CONNECT_TIMEOUT_SECONDS = 3
+STATEMENT_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 3.0
+# Connections per process. A request's unit of work holds one from its first stage to its
+# commit; at most POOL_SIZE units run at once, so the overflow is there for the short second
+# session some take (an Idempotency-Key claim) and for background work.
+POOL_SIZE, POOL_OVERFLOW = 16, 8
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -51,8 +70,7 @@ class Base(DeclarativeBase):
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling emits no BEGIN before a SAVEPOINT, so a savepoint
     # opened first in a session became the whole transaction and was committed on release.
-    # Turn it off and let SQLAlchemy's "begin" emit BEGIN IMMEDIATE (below) instead; the
-    # immediate write lock also spares read-then-write transactions SQLITE_BUSY failures.
+    # Turn it off and let SQLAlchemy's "begin" emit the BEGIN itself (below).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -65,32 +83,96 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 READ_ONLY = "forge_read_only"
 
 
-def _begin_immediately(connection: Connection) -> None:
-    # A unit of work that only reads (Database.read_only) takes no write lock: in WAL mode
-    # it never blocks a writer, even when its process is frozen mid-transaction.
+def _begin_sqlite(connection: Connection) -> None:
+    """A unit of work that writes takes the write lock at BEGIN (BEGIN IMMEDIATE), which spares
+    read-then-write transactions SQLITE_BUSY failures; a read-only one takes no lock at all
+    (a deferred BEGIN: one consistent snapshot, never in a writer's way)."""
     read_only = connection.get_execution_options().get(READ_ONLY, False)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=8
+            url,
+            connect_args={"check_same_thread": False},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            execution_options={"forge_read_only": read_only},
         )
         event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_immediately)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        # Server side: a statement running longer is cancelled (the request gets a 503).
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}",
+        # Client side: a server that stops acknowledging what we send drops the connection.
+        "tcp_user_timeout": STATEMENT_TIMEOUT_SECONDS * 1000,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+    }
+    return create_engine(
+        url,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        # Sessions check a pooled connection before use (a round trip); `Reads` instead
+        # replaces a dropped one when it fails, which costs nothing on the hot path.
+        pool_pre_ping=not read_only,
+        connect_args=connect_args,
+        **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
+    )
+
+
+UNAVAILABLE = "The database did not answer in time; retry shortly."
 
 
 class Database:
-    """The engine and a session factory; one per process."""
+    """The engine, the session factories and where units of work run; one per process.
+
+    `run` is how the request pipeline reaches the database: on PostgreSQL a unit of work runs in
+    a worker thread (the event loop never waits on a round trip), on embedded SQLite inline,
+    where an indexed query costs less than the hop to a thread (docs/architecture.md)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.embedded = self.engine.dialect.name == "sqlite"
+        # Read-only units: a deferred BEGIN on SQLite; on PostgreSQL autocommit, which spares
+        # the BEGIN and COMMIT round trips (each statement sees every earlier commit). A pool
+        # of its own, so no connection ever changes mode.
+        self.read_engine = make_engine(url, read_only=True)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.reader = FastReader(self.engine)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        event.listen(self.read_sessions, "before_flush", _refuse_writes)
+        self.concurrent_units = POOL_SIZE
+        self._threads = anyio.CapacityLimiter(POOL_SIZE + POOL_OVERFLOW)
+
+    async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `work` where database work belongs: inline on SQLite, in a thread otherwise.
+        A database that does not answer becomes a 503 (ServiceUnavailable)."""
+        if self.embedded:
+            return unavailable_as_503(work, *args, **kwargs)
+        return await anyio.to_thread.run_sync(
+            lambda: unavailable_as_503(work, *args, **kwargs), limiter=self._threads
+        )
+
+    async def answers(self, within: float) -> bool:
+        """Whether `SELECT 1` comes back within `within` seconds (for /readyz). A thread
+        stuck on a silent server is left behind; its connection times out on its own."""
+        try:
+            with anyio.fail_after(within):
+                await anyio.to_thread.run_sync(self._ping, abandon_on_cancel=True)
+        except Exception:  # any failure to reach the database in time means not ready
+            return False
+        return True
+
+    def _ping(self) -> None:
+        with self.read_engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -102,6 +184,9 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def reads(self) -> Reads:
+        return Reads(self.read_engine)
 
     @contextmanager
     def read_only(self) -> Iterator[Session]:
@@ -118,8 +203,110 @@ class Database:
                     session.rollback()
 
     def dispose(self) -> None:
-        self.reader.close()
         self.engine.dispose()
+        self.read_engine.dispose()
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only unit of work (GET/HEAD) tried to write")
+
+
+def unavailable_as_503(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    try:
+        return work(*args, **kwargs)
+    except PoolTimeout:
+        log.warning("no pooled database connection within %s s", POOL_TIMEOUT_SECONDS)
+        raise ServiceUnavailable(UNAVAILABLE) from None
+    except Exception as err:
+        if not _is_unavailable(err):
+            raise
+        log.warning("database unavailable: %s", str(err).strip().splitlines()[0])
+        raise ServiceUnavailable(UNAVAILABLE) from None
+
+
+# PostgreSQL's SQLSTATEs for "could not get an answer": connection exceptions (class 08), a
+# statement cancelled by statement_timeout, the server shutting down or not yet accepting.
+_UNAVAILABLE_STATES = ("08", "57014", "57P01", "57P02", "57P03")
+
+
+def _is_unavailable(err: Exception) -> bool:
+    """PostgreSQL unreachable, the connection lost, or a statement past its timeout; not a
+    deadlock or a SQLite error, which are bugs of ours for the logs (500). Raised wrapped by
+    SQLAlchemy, or as the driver's own (a raw connection's)."""
+    if isinstance(err, DBAPIError):
+        if err.connection_invalidated:
+            return True
+        err = err.orig if isinstance(err.orig, Exception) else err
+    if not type(err).__module__.startswith("psycopg"):
+        return False
+    if not isinstance(err, psycopg.OperationalError):
+        return False
+    state = getattr(err, "sqlstate", None)
+    return state is None or state.startswith(_UNAVAILABLE_STATES)
+
+
+class DriverSQL:
+    """One statement for `Reads`, written with `?` placeholders."""
+
+    def __init__(self, sql: str) -> None:
+        self.sqlite = sql
+        self.postgresql = sql.replace("?", "%s")
+
+
+class Reads:
+    """A unit of work's driver-level look-ups: the few every request makes (the key, the site),
+    straight on a pooled connection in autocommit, each seeing every commit made before it.
+    Measured (docs/benchmarks.md): an indexed look-up costs ~9 µs on the SQLite driver against
+    ~50–70 µs through SQLAlchemy Core and ~170 µs through an ORM session, and the session's
+    BEGIN/COMMIT would add two round trips on PostgreSQL. The connection is taken on first use
+    and handed back by `close`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._connection: Any = None
+
+    def fetch_all(self, statement: DriverSQL, params: tuple[Any, ...] = ()) -> list[Any]:
+        sql = statement.postgresql if self._postgresql else statement.sqlite
+        dbapi_error = self._engine.dialect.loaded_dbapi.Error
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = self._engine.raw_connection()
+            try:
+                cursor = self._connection.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+            except dbapi_error:
+                # A connection the server dropped (a restart) is replaced once, then it raises.
+                self._connection.invalidate()
+                self._connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def fetch_one(self, statement: DriverSQL, params: tuple[Any, ...]) -> Any:
+        rows = self.fetch_all(statement, params)
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """SQLite hands back the stored text; PostgreSQL an aware datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 @contextmanager

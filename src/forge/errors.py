@@ -115,6 +115,16 @@ class Internal(ForgeError):
     status, type, code = 500, "api_error", "internal"
 
 
+class ServiceUnavailable(ForgeError):
+    """A dependency (the database) did not answer in time; nothing was done."""
+
+    status, type, code = 503, "api_error", "service_unavailable"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": "1"})
+        super().__init__(message, **kwargs)
+
+
 CATALOGUE: tuple[type[ForgeError], ...] = (
     InvalidRequest,
     InvalidVersion,
@@ -133,4 +143,5 @@ CATALOGUE: tuple[type[ForgeError], ...] = (
     IdempotencyInProgress,
     RateLimited,
     Internal,
+    ServiceUnavailable,
 )

@@ -16,7 +16,6 @@ Slug = Annotated[
 ]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 ResourceId = Annotated[str, StringConstraints(pattern=r"^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$")]
-Mode = Annotated[str, StringConstraints(pattern=r"^(live|test)$")]
 
 
 class RequestBody(BaseModel):

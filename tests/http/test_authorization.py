@@ -240,7 +240,8 @@ def test_a_project_pinned_key_cannot_create_a_site_elsewhere(api: TestClient, wo
     project = world.project(team)
     key = world.owner_key(team, resource=("project", project.id))
     response = api.post("/v1/sites", headers=key.headers, json={"slug": "default-project"})
-    assert response.status_code in (403, 404), response.text
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "forbidden"
     owner = world.owner_key(team)
     assert api.get("/v1/sites", headers=owner.headers).json()["data"] == []
 

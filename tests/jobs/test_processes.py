@@ -16,10 +16,9 @@ from sqlalchemy import text
 from forge.cache import service as cache
 from forge.db import Database
 from forge.jobs.models import Job
-from forge.keys.principal import resolve
 from forge.notify import LocalHub
 from forge.sites.models import Environment
-from tests.factories import Edges, World
+from tests.factories import Edges, World, principal_of
 from tests.processes import DEADLINE, ForgeProcess, forge_env
 
 
@@ -74,7 +73,7 @@ def _purge(world: World, database: Database) -> str:
     """A purge requested as the API does (through the service: no in-process worker here)."""
     team = world.team()
     env = world.environment(world.site(team), "production")
-    principal = resolve(database.reader, world.owner_key(team).secret)
+    principal = principal_of(database, world.owner_key(team).secret)
     with database.session() as session:
         loaded = session.get_one(Environment, env.id)
         job = cache.request_purge(session, LocalHub(), principal, loaded, cache.selector())

@@ -13,8 +13,7 @@ from forge.clock import utcnow
 from forge.db import Database
 from forge.keys import rolling
 from forge.keys.models import KeySecret
-from forge.keys.principal import resolve
-from tests.factories import World
+from tests.factories import World, principal_of
 from tests.keys.helpers import bearer, created, error
 
 
@@ -220,7 +219,7 @@ def test_roll_spends_the_write_bucket_and_self_spends_nothing(
 
 def test_racing_rolls_never_leave_three_live_secrets(world: World, database: Database) -> None:
     caller = world.owner_key()
-    principal = resolve(database.reader, caller.secret)
+    principal = principal_of(database, caller.secret)
     outcomes: list[str] = []
     start = threading.Barrier(4)
 
@@ -270,7 +269,7 @@ def test_a_roll_racing_a_revocation_never_leaves_a_live_secret(
     from forge.keys import service as keys
 
     caller = world.owner_key()
-    principal = resolve(database.reader, caller.secret)
+    principal = principal_of(database, caller.secret)
     start = threading.Barrier(2)
 
     def roll_it() -> None:

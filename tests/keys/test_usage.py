@@ -19,8 +19,7 @@ from forge.config import Settings
 from forge.db import Database
 from forge.keys import expiry, usage
 from forge.keys.models import ApiKey, KeySecret
-from forge.keys.principal import resolve
-from tests.factories import Key, World
+from tests.factories import Key, World, principal_of
 from tests.keys.helpers import bearer
 
 CLIENT_IP = "198.51.100.7"  # what the `api` fixture's requests come from
@@ -118,7 +117,7 @@ def test_processes_flushing_the_same_minute_add_to_one_event(
     world: World, database: Database
 ) -> None:
     key = world.owner_key()
-    principal = resolve(database.reader, key.secret)
+    principal = principal_of(database, key.secret)
     first, second = usage.UsageRecorder(), usage.UsageRecorder()
     for _ in range(2):
         first.record(principal, "192.0.2.1")
@@ -135,7 +134,7 @@ def test_processes_flushing_the_same_minute_add_to_one_event(
 
 def test_last_use_never_moves_backwards(world: World, database: Database) -> None:
     key = world.owner_key()
-    principal = resolve(database.reader, key.secret)
+    principal = principal_of(database, key.secret)
     newer, older = usage.UsageRecorder(), usage.UsageRecorder()
     older.record(principal, "192.0.2.1")
     newer.record(principal, "192.0.2.2")
@@ -146,7 +145,7 @@ def test_last_use_never_moves_backwards(world: World, database: Database) -> Non
 
 def test_a_failed_flush_keeps_the_batch_for_the_next_one(world: World, database: Database) -> None:
     key = world.owner_key()
-    principal = resolve(database.reader, key.secret)
+    principal = principal_of(database, key.secret)
     recorder = usage.UsageRecorder()
     recorder.record(principal, "192.0.2.1")
     broken = Database("sqlite:////nonexistent-dir/forge.db")
@@ -230,7 +229,7 @@ def test_usage_event_ids_are_stable_per_secret_and_minute() -> None:
 
 def test_an_overlong_address_does_not_poison_the_flush(world: World, database: Database) -> None:
     key = world.owner_key()
-    principal = resolve(database.reader, key.secret)
+    principal = principal_of(database, key.secret)
     recorder = usage.UsageRecorder()
     scoped = "fe80::1234:5678:9abc:def0%" + "a-very-long-interface-name"
     recorder.record(principal, scoped)

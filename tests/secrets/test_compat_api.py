@@ -1,4 +1,4 @@
-"""The seed-002 surface: /{o}/{p}/envs/{envName}/secrets…, its shapes and its permission."""
+"""The team/site/env path surface: /{o}/{p}/envs/{envName}/secrets…: shapes and permission."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def test_set_value_on_an_undeclared_secret_is_404(api: TestClient, w: SecretsWor
         ({"kind": "Secret"}, "validation_error", 422),
     ],
 )
-def test_errors_take_the_seed_002_shape(
+def test_errors_take_the_team_path_shape(
     api: TestClient, w: SecretsWorld, body: dict[str, str], code: str, status: int
 ) -> None:
     response = api.post(_path(w), json=body, headers=w.owner.headers)
@@ -181,3 +181,18 @@ def test_openapi_describes_both_surfaces(api: TestClient) -> None:
         "createdAt",
         "updatedAt",
     }
+
+
+def test_a_replayed_conflict_keeps_the_team_path_shape(api: TestClient, w: SecretsWorld) -> None:
+    """The stored outcome of an Idempotency-Key is rendered in the route's surface too."""
+    h = w.owner.headers
+    body = {"kind": "Secret", "name": "TWICE"}
+    assert api.post(_path(w), json=body, headers=h).status_code == 201
+    keyed = {**h, "Idempotency-Key": "declare-twice"}
+    conflict = api.post(_path(w), json=body, headers=keyed)
+    replay = api.post(_path(w), json=body, headers=keyed)
+    assert (conflict.status_code, replay.status_code) == (409, 409)
+    assert replay.headers["idempotent-replayed"] == "true"
+    _is_error(conflict.json(), "conflict")
+    _is_error(replay.json(), "conflict")
+    assert replay.json() == conflict.json()

@@ -20,11 +20,10 @@ from forge.crypto.envelope import DecryptionFailed
 from forge.crypto.keyring import EMBEDDED_FILE, key_id_of, new_master_key, read_keyring_file
 from forge.db import Database
 from forge.deployments import service as deployments
-from forge.keys.principal import resolve
 from forge.secrets import masterkey, service
 from forge.secrets.models import Secret, SecretVersion
 from forge.sites.models import Environment
-from tests.factories import SecretsWorld, World, secrets_path
+from tests.factories import SecretsWorld, World, principal_of, secrets_path
 
 
 @pytest.fixture
@@ -188,7 +187,7 @@ def test_rotation_under_concurrent_writes_loses_nothing(
     old_id = keyring.current_id
     dotenv = "\n".join(f"BULK_{i}=value-{i}" for i in range(300))
     api.post(secrets_path(w.env, "import"), json={"dotenv": dotenv}, headers=w.owner.headers)
-    principal = resolve(database.reader, w.owner.secret)
+    principal = principal_of(database, w.owner.secret)
     stop = threading.Event()
     written: list[tuple[str, str]] = []
     errors: list[BaseException] = []

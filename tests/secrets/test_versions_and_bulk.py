@@ -9,11 +9,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from forge.keys.principal import resolve
 from forge.secrets import service
 from forge.secrets.models import Secret, SecretVersion
 from forge.sites.models import Environment
-from tests.factories import SecretsWorld, World, secrets_path
+from tests.factories import SecretsWorld, World, principal_of, secrets_path
 
 
 @pytest.fixture
@@ -197,7 +196,7 @@ def test_concurrent_sets_of_one_key_keep_versions_consistent(
     app: FastAPI, world: World, w: SecretsWorld
 ) -> None:
     database, keyring = world.database, app.state.keyring
-    principal = resolve(database.reader, w.owner.secret)
+    principal = principal_of(database, w.owner.secret)
     writers, per_writer = 4, 5
     errors: list[BaseException] = []
 

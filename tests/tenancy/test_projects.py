@@ -46,7 +46,7 @@ def test_a_key_pinned_below_the_team_cannot_create_projects(api: TestClient, wor
     project = world.project(team)
     key = world.owner_key(team, resource=("project", project.id))
     response = api.post("/v1/projects", headers=key.headers, json={"slug": "web"})
-    assert response.status_code in (403, 404)
+    assert_error(response, 403, "forbidden")
     owner = world.owner_key(team)
     slugs = [p["slug"] for p in api.get("/v1/projects", headers=owner.headers).json()["data"]]
     assert slugs == [project.slug]

@@ -20,7 +20,7 @@ AuditRead = Annotated[Access, Scoped("audit:read")]
 
 
 @router.get("/v1/audit-events", summary="List audit events (key events and key usage)")
-async def list_events(
+def list_events(
     access: AuditRead,
     page: Page,
     key_prefix: Annotated[

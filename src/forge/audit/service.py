@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from forge.audit.models import AuditEvent
 from forge.errors import Forbidden
-from forge.keys.principal import Principal
+from forge.principal import Principal
 
 # Actor ids of events no principal caused (`actor_type` "system").
 SYSTEM_FORGE = "forge"

@@ -49,7 +49,7 @@ def _one_selector(body: ClearCacheRequest) -> None:
     responses=ACCEPTED,
     summary="Clear the cache of an environment named by team, site and environment",
 )
-async def clear_cache(
+def clear_cache(
     access: ClearCache, notifier: AppNotifier, response: Response, body: ClearCacheRequest
 ) -> Envelope[JobOut]:
     _one_selector(body)

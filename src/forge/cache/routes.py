@@ -63,7 +63,7 @@ def _cache(access: Access, request: Request) -> CacheOut:
     responses=ACCEPTED,
     summary="Purge the cache (202 + a cache.purge job that proves every edge applied it)",
 )
-async def purge(
+def purge(
     access: CachePurge,
     notifier: AppNotifier,
     response: Response,
@@ -77,12 +77,12 @@ async def purge(
 
 
 @router.get("", summary="Get the cache's configuration and its state across live edges")
-async def get_cache(access: CacheRead, request: Request) -> Envelope[CacheOut]:
+def get_cache(access: CacheRead, request: Request) -> Envelope[CacheOut]:
     return Envelope(data=_cache(access, request))
 
 
 @router.patch("", summary="Change the cache's configuration (in force on every edge within 1 s)")
-async def update_cache(
+def update_cache(
     access: CacheWrite, notifier: AppNotifier, request: Request, body: CacheUpdate
 ) -> Envelope[CacheOut]:
     service.update_config(access.session, notifier, access.principal, environment_of(access), body)

@@ -25,8 +25,8 @@ from forge.cache.schemas import (
 from forge.clock import utcnow
 from forge.jobs import service as jobs
 from forge.jobs.models import Job
-from forge.keys.principal import Principal
 from forge.notify import CONFIG_CHANGED, JOB_QUEUED, PURGE_APPENDED, Notifier, publish_after_commit
+from forge.principal import Principal
 from forge.sites.models import Environment
 
 PURGE_JOB_TYPE = "cache.purge"

@@ -44,13 +44,13 @@ def _out(access: Access, deployment: Deployment, active: str | None) -> Deployme
 
 
 @router.post("", status_code=201, summary="Deploy: snapshot the origin and secret versions")
-async def create_deployment(access: DeploymentsWrite) -> Envelope[DeploymentOut]:
+def create_deployment(access: DeploymentsWrite) -> Envelope[DeploymentOut]:
     deployment = service.create(access.session, access.principal, environment_of(access))
     return Envelope(data=_out(access, deployment, deployment.id))
 
 
 @router.get("", summary="List the environment's deployments, newest first")
-async def list_deployments(access: DeploymentsRead, page: Page) -> ListEnvelope[DeploymentOut]:
+def list_deployments(access: DeploymentsRead, page: Page) -> ListEnvelope[DeploymentOut]:
     env = environment_of(access)
     stmt = service.deployments_of(env)
     rows, has_more = paginate(access.session, stmt, Deployment.id, page)
@@ -59,7 +59,7 @@ async def list_deployments(access: DeploymentsRead, page: Page) -> ListEnvelope[
 
 
 @router.get("/{deployment}", summary="Get a deployment and the secret versions it runs")
-async def get_deployment(access: DeploymentsRead, deployment: str) -> Envelope[DeploymentOut]:
+def get_deployment(access: DeploymentsRead, deployment: str) -> Envelope[DeploymentOut]:
     env = environment_of(access)
     found = service.get(access.session, env, deployment)
     return Envelope(data=_out(access, found, repository.active_id(access.session, env.id)))

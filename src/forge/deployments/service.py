@@ -13,7 +13,7 @@ from forge.crypto.keyring import Keyring
 from forge.deployments.models import Deployment, DeploymentSecret
 from forge.deployments.repository import snapshot
 from forge.errors import NotFound, ValidationFailed
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.secrets.inheritance import resolve
 from forge.secrets.listing import current_versions
 from forge.secrets.models import Secret, SecretVersion

@@ -1,17 +1,27 @@
-"""The single translation of errors into HTTP responses, shared by handlers and middleware."""
+"""The one error renderer: `ForgeError` → HTTP response, in the shape of the request's surface.
+
+Two surfaces: `/v1` answers `{"error": {type, code, message, param}, "request_id"}`; the
+team/site/env path surface (`/{o}/{p}/envs/{envName}/…`) answers `{error, code}`. The surface
+is a property of the matched route (`ForgeRoute.error_surface`), never guessed from the raw
+path; the middleware, the exception handlers and the idempotency store all render through here.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
+from starlette.types import Scope
 
 from forge.errors import (
     ForgeError,
@@ -37,20 +47,15 @@ class ErrorBody(BaseModel):
     request_id: str
 
 
-ShapeRenderer = Callable[[ForgeError], dict[str, Any]]
-# Paths whose errors take another documented shape (the seed-002 surface's `{error, code}`),
-# chosen here so every error on them, from the middleware or a route, is rendered alike.
-_SHAPES: dict[str, tuple[re.Pattern[str], ShapeRenderer]] = {}
+@dataclass(frozen=True)
+class Surface:
+    """A family of routes sharing one documented error shape."""
+
+    name: str
+    shape: Callable[[ForgeError], dict[str, Any]]
 
 
-def register_error_shape(path_pattern: str, render: ShapeRenderer) -> None:
-    _SHAPES[path_pattern] = (re.compile(path_pattern), render)
-
-
-def error_body(err: ForgeError, path: str = "") -> bytes:
-    for pattern, render in _SHAPES.values():
-        if pattern.match(path):
-            return orjson.dumps(render(err))
+def _v1_shape(err: ForgeError) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "type": err.type,
         "code": err.code,
@@ -58,12 +63,49 @@ def error_body(err: ForgeError, path: str = "") -> bytes:
         "param": err.param,
         **err.extra,
     }
-    return orjson.dumps({"error": detail, "request_id": current_request_id()})
+    return {"error": detail, "request_id": current_request_id()}
 
 
-def error_response(err: ForgeError, path: str = "") -> Response:
+V1 = Surface("v1", _v1_shape)
+
+
+def surface_of_route(route: object) -> Surface:
+    surface = getattr(route, "error_surface", V1)
+    return surface if isinstance(surface, Surface) else V1
+
+
+class Surfaces:
+    """The surface of a request: its matched route's, also for errors raised before routing
+    (the middleware's 400/413/415), when the app's own routes are matched here, in order."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+        self._routes: list[tuple[re.Pattern[str], Surface]] | None = None
+
+    def _compiled(self) -> list[tuple[re.Pattern[str], Surface]]:
+        if self._routes is None:  # built on first use: every router is included by then
+            self._routes = [
+                (compile_path(context.path)[0], surface_of_route(context.original_route))
+                for context in iter_route_contexts(self._app.routes)
+                if context.path is not None
+            ]
+        return self._routes
+
+    def __call__(self, scope: Scope) -> Surface:
+        route = scope.get("route")
+        if route is not None:
+            return surface_of_route(route)
+        path = scope["path"]
+        return next((surface for regex, surface in self._compiled() if regex.match(path)), V1)
+
+
+def error_body(err: ForgeError, surface: Surface = V1) -> bytes:
+    return orjson.dumps(surface.shape(err))
+
+
+def error_response(err: ForgeError, surface: Surface = V1) -> Response:
     return Response(
-        error_body(err, path),
+        error_body(err, surface),
         status_code=err.status,
         headers=err.headers,
         media_type="application/json",
@@ -127,17 +169,17 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> ForgeError:
 
 async def _on_forge_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForgeError)
-    return error_response(exc, request.url.path)
+    return error_response(exc, surface_of_route(request.scope.get("route")))
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(_validation_error(exc), request.url.path)
+    return error_response(_validation_error(exc), surface_of_route(request.scope.get("route")))
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(_http_error(request, exc), request.url.path)
+    return error_response(_http_error(request, exc), surface_of_route(request.scope.get("route")))
 
 
 def install(app: FastAPI) -> None:

@@ -1,13 +1,14 @@
 """Idempotency-Key on every authenticated POST, once for every route.
 
-`Scoped` asks `stored_answer` right after authentication (a replay, 422 or 409 is answered
-from the store and spends one `read` unit instead of the route's bucket), and `claim` after
-the path and scope checks passed, just before the route runs. `ForgeRoute` then settles the
-claim: the route's response is stored in the route's own transaction; a ForgeError the route
-raised (404, 409, …) is stored too, as Stripe does; a request that failed validation (422
+Stage 6 of the pipeline (`forge.http.pipeline`): `check` runs only after the path's resources
+and the scope passed, so a replay never answers a caller the route itself would refuse. It
+answers from the store (a replay, 422 for a different request, 409 while the first runs, 400
+for a malformed key) or claims the key just before the route runs. `ForgeRoute` then settles
+the claim: the route's response is stored in the route's own transaction; a ForgeError the
+route raised (404, 409, …) is stored too, as Stripe does; a request that failed validation (422
 validation_error) or crashed (500, its transaction rolled back, so nothing happened) releases
 the claim and stores nothing, so a corrected or later retry runs afresh. Requests refused
-before the claim (401, 403, 404 from the path, 429, 400) never touch the store.
+before this stage (401, 403, 404 from the path, 429) never touch the store.
 """
 
 from __future__ import annotations
@@ -21,19 +22,13 @@ from starlette.responses import Response
 
 from forge.clock import utcnow
 from forge.db import Database
-from forge.errors import (
-    ForgeError,
-    IdempotencyInProgress,
-    IdempotencyKeyReused,
-    InvalidRequest,
-    ValidationFailed,
-)
-from forge.http.errors import error_body
+from forge.errors import ForgeError, ValidationFailed
+from forge.http.errors import Surface, error_body
 from forge.idempotency import service
 from forge.idempotency.service import Caller, StoredResponse
 
 if TYPE_CHECKING:
-    from forge.http.auth import Access
+    from forge.http.access import Access
 
 # Headers that belong to the outcome and are replayed with it (not Request-Id, rate limits…).
 REPLAYED_HEADERS = frozenset({"content-type", "location", "etag", "retry-after"})
@@ -45,6 +40,7 @@ class Claim:
     database: Database
     caller: Caller
     key: str
+    surface: Surface
 
 
 class Replayed(Exception):
@@ -82,77 +78,84 @@ def _target(request: Request) -> str:
     return f"{request.url.path}?{query}" if query else request.url.path
 
 
-async def stored_answer(request: Request, access: Access) -> Exception | None:
-    """What to answer from the store instead of running the route: a `Replayed`, a 422/409,
-    or a 400 for a malformed key; None to go on (the key is remembered for `claim`)."""
+@dataclass(frozen=True)
+class Pending:
+    """A POST's Idempotency-Key as sent, and the fingerprint of the request it came with."""
+
+    raw: str
+    fingerprint: str
+
+
+async def pending(request: Request) -> Pending | None:
+    """Read before the stage runs (the body is awaited on the event loop)."""
     raw = request.headers.get(service.HEADER) if request.method == "POST" else None
     if raw is None:
         return None
-    try:
-        key = service.checked_key(raw)
-    except InvalidRequest as err:
-        return err
     wanted = service.fingerprint(request.method, _target(request), await request.body())
-    request.state.idempotency_key = (key, wanted)
-    try:
-        stored = service.stored_answer(
-            access.database.reader, Caller.of(access.principal), key, wanted, utcnow()
-        )
-    except (IdempotencyKeyReused, IdempotencyInProgress) as err:
-        return err
-    return Replayed(stored) if stored is not None else None
+    return Pending(raw, wanted)
 
 
-def claim(request: Request, access: Access) -> None:
-    pending: tuple[str, str] | None = getattr(request.state, "idempotency_key", None)
-    if pending is None:
-        return
-    key, wanted = pending
+def _stored(access: Access, pending: Pending) -> tuple[str, StoredResponse | None]:
+    """The checked key and its stored answer, read on the unit's autocommit `Reads` (the
+    request's session would take SQLite's write lock, which a running twin holds)."""
+    key = service.checked_key(pending.raw)
     caller = Caller.of(access.principal)
+    return key, service.stored_answer(access.reads, caller, key, pending.fingerprint, utcnow())
+
+
+def answered_from_store(access: Access, pending: Pending) -> bool:
+    """Whether stage 6 is going to answer without running the route (a replay, 409, 422 or a
+    malformed key's 400): that spends one `read` unit instead of the route's bucket. Decided
+    before the spend; the answer itself is given only by stage 6."""
+    try:
+        return _stored(access, pending)[1] is not None
+    except ForgeError:
+        return True
+
+
+def check(access: Access, pending: Pending) -> None:
+    """Answer from the store (raise `Replayed`, 409, 422, 400), or claim the key."""
+    key, stored = _stored(access, pending)
+    caller = Caller.of(access.principal)
+    if stored is not None:
+        raise Replayed(stored)
     # The claim commits on its own so a racing twin sees it. End whatever the resolvers read
     # first: on SQLite an open transaction holds the write lock the claim needs.
     access.end_transaction()
     _sweeper.maybe_sweep(access.database)
     with access.database.session() as session:
-        stored = service.claim(session, caller, key, wanted, utcnow())
+        stored = service.claim(session, caller, key, pending.fingerprint, utcnow())
     if stored is not None:  # the racing twin finished first
         raise Replayed(stored)
-    request.state.idempotency_claim = Claim(access.database, caller, key)
+    access.claim = Claim(access.database, caller, key, access.surface)
 
 
-def _claim_of(request: Request) -> Claim | None:
-    found: Claim | None = getattr(request.state, "idempotency_claim", None)
-    return found
-
-
-def settle_success(request: Request, response: Response) -> None:
+def settle_success(access: Access, response: Response) -> None:
     """Store the route's response in the route's own transaction (committed next)."""
-    claim_ = _claim_of(request)
-    if claim_ is None:
+    claim = access.claim
+    if claim is None:
         return
-    access: Access = request.state.access
     headers = {k: v for k, v in response.headers.items() if k in REPLAYED_HEADERS}
     service.complete(
-        access.session,
-        claim_.caller,
-        claim_.key,
-        response.status_code,
-        headers,
-        bytes(response.body),
+        access.session, claim.caller, claim.key, response.status_code, headers, bytes(response.body)
     )
 
 
-def settle_failure(request: Request, exc: BaseException) -> None:
-    claim_ = _claim_of(request)
-    if claim_ is None:
+def settle_failure(access: Access, exc: BaseException) -> None:
+    claim, access.claim = access.claim, None
+    if claim is None:
         return
-    request.state.idempotency_claim = None
-    with claim_.database.session() as session:
+    with claim.database.session() as session:
         if isinstance(exc, ForgeError) and not isinstance(exc, ValidationFailed):
             headers = {k: v for k, v in exc.headers.items() if k.lower() in REPLAYED_HEADERS}
             headers["content-type"] = "application/json"
             service.complete(
-                session, claim_.caller, claim_.key, exc.status, headers, error_body(exc)
+                session,
+                claim.caller,
+                claim.key,
+                exc.status,
+                headers,
+                error_body(exc, claim.surface),
             )
         else:
-            service.release(session, claim_.caller, claim_.key)
+            service.release(session, claim.caller, claim.key)

@@ -27,8 +27,7 @@ from forge.errors import (
 )
 from forge.http import versions
 from forge.http.context import REQUEST_ID
-from forge.http.errors import error_body
-from forge.http.fastpath import FastPath
+from forge.http.errors import Surfaces, error_body
 from forge.ids import new_id
 from forge.logs import access_log
 
@@ -90,12 +89,12 @@ class ContractMiddleware:
         self,
         app: ASGIApp,
         max_body_bytes: int,
-        fastpath: FastPath,
+        surfaces: Surfaces,
         body_limits: tuple[BodyLimit, ...] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.fastpath = fastpath
+        self.surfaces = surfaces
         self.body_limits = body_limits
 
     def _body_limit(self, scope: Scope) -> int:
@@ -142,13 +141,9 @@ class ContractMiddleware:
         try:
             version = versions.resolve(headers.get("forge-version"))
             replay = await self._checked_body(scope, receive, headers)
-            direct = self.fastpath.match(scope["path"]) if scope["method"] == "GET" else None
-            if direct is not None:
-                await self.fastpath.serve(*direct, scope, replay, send_with_headers)
-            else:
-                await self.app(scope, replay, send_with_headers)
+            await self.app(scope, replay, send_with_headers)
         except ForgeError as err:
-            await self._send_error(err, send_with_headers, scope["path"])
+            await self._send_error(err, send_with_headers, scope)
         except Exception:
             # Logged with its traceback; the caller gets the request id only.
             errors_log.exception("unhandled error", extra={"request_id": request_id})
@@ -156,7 +151,7 @@ class ContractMiddleware:
                 await self._send_error(
                     Internal("Something went wrong on our side; quote the request id."),
                     send_with_headers,
-                    scope["path"],
+                    scope,
                 )
         finally:
             self._log(method, scope, state, status, started, request_id)
@@ -211,9 +206,8 @@ class ContractMiddleware:
                 break
         return b"".join(chunks)
 
-    @staticmethod
-    async def _send_error(err: ForgeError, send: Send, path: str) -> None:
-        body = error_body(err, path)
+    async def _send_error(self, err: ForgeError, send: Send, scope: Scope) -> None:
+        body = error_body(err, self.surfaces(scope))
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

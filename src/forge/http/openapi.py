@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,17 +27,6 @@ _IDEMPOTENCY_HEADER = {
 }
 
 
-def _declare_path_parameters(path: str, operation: dict[str, Any]) -> None:
-    """Routes resolve `{site}`-style parameters in their `Scoped` resolver rather than as
-    function arguments; the document still has to name every one of them."""
-    declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
-    for name in re.findall(r"{([^}]+)}", path):
-        if name not in declared:
-            operation.setdefault("parameters", []).append(
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            )
-
-
 def build(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -57,9 +45,8 @@ def build(app: FastAPI) -> dict[str, Any]:
             "description": "The same key, on the clear-cache route only (as seed 001 documents)",
         },
     }
-    for path, operations in document["paths"].items():
+    for operations in document["paths"].values():
         for method, operation in operations.items():
-            _declare_path_parameters(path, operation)
             operation.setdefault("parameters", []).append(_VERSION_HEADER)
             # A POST spending `read` is a query (the redirect test call): no key is stored.
             stores = operation.get("x-forge-bucket") not in ("read", "free")

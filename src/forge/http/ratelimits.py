@@ -13,7 +13,7 @@ import ipaddress
 from starlette.requests import Request
 
 from forge.errors import RateLimited
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.ratelimit.limiter import AUTH_FAILURES, Budget, RateLimiter
 
 

@@ -1,70 +1,206 @@
-"""The route class every Forge router uses: it ends the request's unit of work.
+"""The route class every Forge router uses: the pipeline's last two stages, route and commit.
 
-The session a route used is committed after the route returns and before the response is sent,
-so a client that reads right after a write always sees it; a route that raised is rolled back.
-(A plain dependency does this too, but a generator dependency costs ~40 µs per request in
-FastAPI's exit-stack machinery, measured, and most requests never open a session.)
+A route is a plain `def`: `ForgeRoute` runs it with the stages before it (`Scoped`) as one unit
+of work, through `Database.run` (a worker thread on PostgreSQL, inline on SQLite). In that same
+unit it renders the response, stores an Idempotency-Key's outcome and commits, so the commit
+lands before the response is sent and a client that reads right after a write sees it; a
+route that raised is rolled back. An `async def` route (one that must await, e.g. the rate
+limiter) runs on the event loop and reaches the database only through `await access.run(…)`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
+import re
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
+import anyio
+import orjson
 from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from forge.http import idempotency
-from forge.http.auth import bucket_for, finish_request
+from forge.http.access import Access
+from forge.http.errors import V1, Surface
+from forge.http.pipeline import Gate, bucket_for
+
+Endpoint = Callable[..., Any]
 
 
-def _scoped_dependency(dependant: Dependant) -> Any:
+def _scoped(dependant: Dependant) -> tuple[Gate, str] | None:
+    """The route's `Scoped` gate and the name of the parameter that receives its Access."""
     for sub in dependant.dependencies:
-        if hasattr(sub.call, "forge_scope"):
-            return sub.call
-        found = _scoped_dependency(sub)
+        gate = getattr(sub.call, "forge_gate", None)
+        if gate is not None and sub.name is not None:
+            return gate, sub.name
+        found = _scoped(sub)
         if found is not None:
             return found
     return None
 
 
+def _declared_path_params(dependant: Dependant) -> set[str]:
+    names = {p.name for p in dependant.path_params}
+    for sub in dependant.dependencies:
+        names |= _declared_path_params(sub)
+    return names
+
+
+def _abort(access: Access, exc: BaseException) -> None:
+    access.finish(failed=True)
+    idempotency.settle_failure(access, exc)
+
+
+async def abandon(request: Request, exc: BaseException) -> None:
+    """A request that failed before its route ran (401…429, 404, a replay, a 422): end the unit
+    of work its stages opened, off the event loop, even if the request is being cancelled."""
+    access: Access | None = getattr(request.state, "access", None)
+    if access is None or access.finished:
+        return
+    with anyio.CancelScope(shield=True):
+        await access.database.run(_abort, access, exc)
+
+
 class ForgeRoute(APIRoute):
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, endpoint, **kwargs)
+    # The shape its errors take (forge.http.errors); a router of another surface subclasses.
+    error_surface: ClassVar[Surface] = V1
+
+    def __init__(self, path: str, endpoint: Endpoint, **kwargs: Any) -> None:
+        super().__init__(path, self._in_unit_of_work(endpoint), **kwargs)
+        found = _scoped(self.dependant)
+        self.gate: Gate | None = found[0] if found is not None else None
+        self.access_param = found[1] if found is not None else ""
+        self._check_path_params(path)
         self._document_access()
+
+    def _check_path_params(self, path: str) -> None:
+        missing = set(re.findall(r"{([^}:]+)", path)) - _declared_path_params(self.dependant)
+        if missing:
+            raise TypeError(
+                f"{self.name}: path parameters {sorted(missing)} are neither route arguments "
+                "nor read by its resolver (declare them with @resolves(...))"
+            )
 
     def _document_access(self) -> None:
         """Put the route's scope and rate-limit bucket into its OpenAPI operation."""
-        scoped = _scoped_dependency(self.dependant)
-        if scoped is None:
+        if self.gate is None:
             return
         method = next(iter(self.methods or {"GET"}))
         self.openapi_extra = {
             **(self.openapi_extra or {}),
             "security": [{"bearer": []}, {"x-api-key": []}]
-            if getattr(scoped, "forge_api_key_header", False)
+            if self.gate.api_key_header
             else [{"bearer": []}],
-            "x-forge-scope": scoped.forge_scope,
-            "x-forge-bucket": bucket_for(method, scoped.forge_bucket),
+            "x-forge-scope": self.gate.scope,
+            "x-forge-bucket": bucket_for(method, self.gate.bucket),
         }
+
+    def _in_unit_of_work(self, endpoint: Endpoint) -> Endpoint:
+        if getattr(endpoint, "forge_unit_of_work", False):
+            return endpoint
+        if inspect.iscoroutinefunction(endpoint):
+
+            @functools.wraps(endpoint)
+            async def awaited(**values: Any) -> Response:
+                access = self._access_in(values)
+                response = self._render(await endpoint(**values), values)
+                if access is not None:
+                    await access.database.run(self._commit, access, response)
+                return response
+
+            awaited.forge_unit_of_work = True  # type: ignore[attr-defined]
+            return awaited
+
+        @functools.wraps(endpoint)
+        async def unit(**values: Any) -> Response:
+            access = self._access_in(values)
+            if access is None:
+                return self._render(await run_in_threadpool(endpoint, **values), values)
+            return await access.database.run(self._route_and_commit, access, endpoint, values)
+
+        unit.forge_unit_of_work = True  # type: ignore[attr-defined]
+        return unit
+
+    def _access_in(self, values: dict[str, Any]) -> Access | None:
+        access = values.get(self.access_param) if self.access_param else None
+        return access if isinstance(access, Access) else None
+
+    def _route_and_commit(
+        self, access: Access, endpoint: Endpoint, values: dict[str, Any]
+    ) -> Response:
+        """Stages 7 and 8: the route, its response, and the commit, in one unit of work."""
+        try:
+            response = self._render(endpoint(**values), values)
+        except BaseException as exc:
+            _abort(access, exc)
+            raise
+        self._commit(access, response)
+        return response
+
+    def _commit(self, access: Access, response: Response) -> None:
+        try:
+            # An Idempotency-Key's outcome is stored in the route's own transaction.
+            idempotency.settle_success(access, response)
+            access.finish(failed=False)
+        except BaseException as exc:
+            _abort(access, exc)
+            raise
+
+    def _render(self, result: Any, values: dict[str, Any]) -> Response:
+        """What FastAPI would send for `result`, rendered here so that it is stored and
+        committed in the unit of work (with what the route set on its `response: Response`)."""
+        if isinstance(result, Response):
+            return result
+        name = self.dependant.response_param_name
+        temporal: Response | None = values.get(name) if name else None
+        if isinstance(result, BaseModel) and type(result) is self.response_model:
+            body = result.model_dump_json(by_alias=True).encode()
+        elif self.response_field is not None:
+            value, errors = self.response_field.validate(result, {}, loc=("response",))
+            if errors:
+                raise ResponseValidationError(errors=errors, body=result)
+            body = self.response_field.serialize_json(value, by_alias=True)
+        else:
+            body = orjson.dumps(jsonable_encoder(result))
+        status = (temporal.status_code if temporal else None) or self.status_code or 200
+        response = Response(body, status_code=status, media_type="application/json")
+        if temporal is not None:
+            response.raw_headers.extend(
+                (k, v) for k, v in temporal.raw_headers if k != b"content-length"
+            )
+        return response
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
             try:
-                response = await handler(request)
-                # An Idempotency-Key's outcome is stored in the route's own transaction.
-                idempotency.settle_success(request, response)
-                finish_request(request, failed=False)
+                return await handler(request)
             except idempotency.Replayed as replay:
+                await abandon(request, replay)
                 return replay.response
             except BaseException as exc:
-                finish_request(request, failed=True)
-                idempotency.settle_failure(request, exc)
+                await abandon(request, exc)
                 raise
-            return response
 
-        return handle
+        if _scoped(self.dependant) is None:  # (called from APIRoute.__init__)
+            return handle
+
+        async def in_a_slot(request: Request) -> Response:
+            # A unit of work holds a pooled connection across its hops; at most as many run
+            # at once as the pool has connections, so none ever waits for one while holding
+            # the worker thread another unit needs (which would stall both until timeout).
+            slots: asyncio.Semaphore = request.app.state.unit_slots
+            async with slots:
+                return await handle(request)
+
+        return in_a_slot

@@ -17,10 +17,10 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from forge.db import DriverSQL, Reads, as_datetime, as_json
 from forge.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
-from forge.fastread import FastReader, Query, as_datetime, as_json
 from forge.idempotency.models import IdempotencyRecord
-from forge.keys.principal import Principal
+from forge.principal import Principal
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -106,7 +106,7 @@ def _in_progress() -> IdempotencyInProgress:
     )
 
 
-_LOOKUP = Query(
+_LOOKUP = DriverSQL(
     "SELECT fingerprint, state, locked_at, expires_at, response_status, response_headers,"
     " response_body FROM idempotency_records"
     " WHERE team_id = ? AND owner_id = ? AND mode = ? AND key = ?"
@@ -114,11 +114,11 @@ _LOOKUP = Query(
 
 
 def stored_answer(
-    reader: FastReader, caller: Caller, key: str, wanted: str, now: datetime
+    reads: Reads, caller: Caller, key: str, wanted: str, now: datetime
 ) -> StoredResponse | None:
     """The stored response to replay, or None when this key is free (never used, expired or
     abandoned). Raises 422 for a different request, 409 while the first is running."""
-    row = reader.fetch_one(_LOOKUP, (caller.team_id, caller.owner_id, caller.mode, key))
+    row = reads.fetch_one(_LOOKUP, (caller.team_id, caller.owner_id, caller.mode, key))
     if row is None:
         return None
     stored_fp, state, locked_at, expires_at, status, headers, body = row

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from forge.http.auth import Access
+from forge.http.auth import Access, resolves
 from forge.jobs import service
 from forge.jobs.models import Job
 from forge.notify import Notifier
 
 
-def job_resolver(access: Access, params: dict[str, str]) -> None:
-    access.resources["job"] = service.get_job(access.session, access.principal, params["job"])
+@resolves("job")
+def job_resolver(access: Access, params: Mapping[str, str]) -> None:
+    access.job = service.get_job(access.session, access.principal, params["job"])
 
 
 def job_of(access: Access) -> Job:
-    job: Job = access.resources["job"]
-    return job
+    return access.job
 
 
 async def _notifier(request: Request) -> Notifier:

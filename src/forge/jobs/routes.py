@@ -29,7 +29,7 @@ Wait = Annotated[
 
 
 @router.get("", summary="List jobs, newest first")
-async def list_jobs(
+def list_jobs(
     access: JobsRead,
     page: Page,
     type: Annotated[str | None, Query(max_length=64, examples=["cache.purge"])] = None,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from forge.errors import NotFound
 from forge.jobs.models import Job
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.sites.models import Environment, Site
 
 RETENTION = timedelta(days=30)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from forge.db import Database
 from forge.http.auth import Access
 from forge.jobs.models import Job
 from forge.notify import JOB_FINISHED, Notifier
@@ -19,17 +20,21 @@ FALLBACK_POLL_SECONDS = 2.0
 FINISHED = frozenset({"succeeded", "failed"})
 
 
+def _current(database: Database, job: Job) -> Job:
+    # Read-only: on SQLite it takes no write lock, so waiters never delay the worker.
+    with database.read_only() as session:
+        return session.get(Job, job.id) or job
+
+
 async def until_finished(access: Access, notifier: Notifier, job: Job, wait: float) -> Job:
     if wait <= 0 or job.status in FINISHED:
         return job
     deadline = time.monotonic() + wait
-    access.end_transaction()
+    await access.run(access.end_transaction)
     with notifier.listen(JOB_FINISHED) as finished:
         while True:
             # Registered first, then read: a finish committed in between is still heard.
-            # Read-only: on SQLite it takes no write lock, so waiters never delay the worker.
-            with access.database.read_only() as session:
-                current = session.get(Job, job.id) or job
+            current = await access.run(_current, access.database, job)
             remaining = deadline - time.monotonic()
             if current.status in FINISHED or remaining <= 0:
                 return current

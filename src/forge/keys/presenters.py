@@ -7,8 +7,8 @@ from typing import Literal
 
 from forge.keys import tokens
 from forge.keys.models import ApiKey, KeySecret
-from forge.keys.principal import Principal
 from forge.keys.schemas import PIN_NAMES, KeyOut, KeySelf, Owner, Resource, SecretOut
+from forge.principal import Principal
 from forge.ratelimit.limiter import Budget
 from forge.ratelimit.schemas import BucketOut
 

@@ -3,85 +3,20 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from forge.clock import utcnow
-from forge.errors import AuthenticationFailed, InsufficientScope
-from forge.fastread import FastReader, Query, as_datetime, as_json
+from forge.db import DriverSQL, Reads, as_datetime, as_json
+from forge.errors import AuthenticationFailed
 from forge.keys import scopes as catalogue
 from forge.keys import tokens
+from forge.principal import Constraint, Principal
 
 UNKNOWN_KEY = "The API key is unknown, expired or revoked."
 
 
-@dataclass(frozen=True)
-class Constraint:
-    """What a key is pinned to: one team, project, site or environment, and all beneath it."""
-
-    type: str
-    id: str
-
-    def covers(
-        self,
-        *,
-        team_id: str,
-        project_id: str | None = None,
-        site_id: str | None = None,
-        env_id: str | None = None,
-    ) -> bool:
-        pinned = {"team": team_id, "project": project_id, "site": site_id, "environment": env_id}
-        return pinned.get(self.type) == self.id
-
-
-@dataclass(frozen=True)
-class Principal:
-    key_id: str
-    secret_id: str
-    key_prefix: str
-    family: str
-    mode: str
-    team_id: str
-    client_id: str | None
-    role: str | None  # the client's current role; None for a service token (acts as the team)
-    scopes: frozenset[str]
-    rights: frozenset[str]
-    constraint: Constraint | None
-    ip_allowlist: tuple[str, ...]
-    expires_at: datetime
-
-    @property
-    def effective_scopes(self) -> frozenset[str]:
-        return self.scopes & self.rights
-
-    def require(self, scope: str) -> None:
-        if scope not in self.effective_scopes:
-            held_but_not_allowed = scope in self.scopes
-            raise InsufficientScope(
-                scope,
-                sorted(self.scopes),
-                role=(self.role or "team") if held_but_not_allowed else None,
-            )
-
-    def covers(
-        self,
-        *,
-        team_id: str,
-        project_id: str | None = None,
-        site_id: str | None = None,
-        env_id: str | None = None,
-    ) -> bool:
-        if team_id != self.team_id:
-            return False
-        if self.constraint is None:
-            return True
-        return self.constraint.covers(
-            team_id=team_id, project_id=project_id, site_id=site_id, env_id=env_id
-        )
-
-
-_LOOKUP = Query(
+_LOOKUP = DriverSQL(
     "SELECT s.id, s.secret_hash, s.prefix, s.expires_at, s.revoked_at,"
     " k.id, k.team_id, k.owner_type, k.client_id, k.mode, k.scopes, k.resource_type,"
     " k.resource_id, k.ip_allowlist, k.expires_at, k.revoked_at, c.active, m.role"
@@ -105,10 +40,10 @@ def _expired(moment: Any, now: datetime) -> bool:
     return expires is not None and expires <= now
 
 
-def resolve(reader: FastReader, token: str) -> Principal:
+def resolve(reads: Reads, token: str) -> Principal:
     """Raise 401 unless `token` is a live secret of a live key whose owner may still act."""
     parsed = tokens.parse(token)
-    row = reader.fetch_one(_LOOKUP, (parsed.secret_hash,))
+    row = reads.fetch_one(_LOOKUP, (parsed.secret_hash,))
     if row is None:
         raise AuthenticationFailed(UNKNOWN_KEY)
     (

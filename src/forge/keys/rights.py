@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from forge.errors import Forbidden, NotFound
 from forge.keys import scopes as catalogue
 from forge.keys.models import ApiKey
-from forge.keys.principal import Constraint, Principal
 from forge.keys.schemas import PIN_NAMES
+from forge.principal import Constraint, Principal
 from forge.sites.models import Environment, Site
 from forge.tenancy.models import Project, Team
 

@@ -18,8 +18,8 @@ from forge.clock import rfc3339, utcnow
 from forge.errors import NotFound
 from forge.keys import rights
 from forge.keys.models import ApiKey, KeySecret
-from forge.keys.principal import Principal
 from forge.keys.service import add_secret, lock_key, record_event, require_changeable
+from forge.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def _one(access: Access, key: ApiKey) -> Envelope[KeyOut]:
 
 
 @router.get("", summary="List your keys (metadata only)")
-async def list_keys(
+def list_keys(
     access: KeysWrite,
     page: Page,
     owner: Annotated[
@@ -61,7 +61,7 @@ async def list_keys(
 
 
 @router.post("", status_code=201, summary="Create a key; its secret is revealed once")
-async def create_key(access: KeysWrite, body: KeyCreate) -> Envelope[KeyCreated]:
+def create_key(access: KeysWrite, body: KeyCreate) -> Envelope[KeyCreated]:
     minted = service.create_key(access.session, access.principal, body)
     key = minted.key
     return Envelope(
@@ -80,28 +80,28 @@ async def create_key(access: KeysWrite, body: KeyCreate) -> Envelope[KeyCreated]
 
 @router.get("/self", summary="The calling key itself (spends nothing)")
 async def get_self(access: AnyKey, request: Request) -> Envelope[KeySelf]:
-    key, previous = service.self_view(access.session, access.principal)
+    key, previous = await access.run(service.self_view, access.session, access.principal)
     budgets = await ratelimits.budgets(request.app.state, access.principal)
     return Envelope(data=presenters.self_out(access.principal, key, previous, budgets))
 
 
 @router.get("/{id}", summary="Get one key's metadata")
-async def get_key(access: KeysWrite, id: str) -> Envelope[KeyOut]:
+def get_key(access: KeysWrite, id: str) -> Envelope[KeyOut]:
     return _one(access, rights.visible_key(access.session, access.principal, id))
 
 
 @router.patch("/{id}", summary="Update a key's name, scopes, resource, TTL or IP allowlist")
-async def update_key(access: KeysWrite, id: str, body: KeyUpdate) -> Envelope[KeyOut]:
+def update_key(access: KeysWrite, id: str, body: KeyUpdate) -> Envelope[KeyOut]:
     return _one(access, service.update_key(access.session, access.principal, id, body))
 
 
 @router.delete("/{id}", summary="Revoke a key and all its secrets at once")
-async def revoke_key(access: KeysWrite, id: str) -> Envelope[KeyOut]:
+def revoke_key(access: KeysWrite, id: str) -> Envelope[KeyOut]:
     return _one(access, service.revoke_key(access.session, access.principal, id))
 
 
 @router.post("/{id}/roll", summary="Roll to a new secret; the old one lives for `grace`")
-async def roll_key(access: KeysAction, id: str, body: KeyRoll | None = None) -> Envelope[KeyRolled]:
+def roll_key(access: KeysAction, id: str, body: KeyRoll | None = None) -> Envelope[KeyRolled]:
     grace = (body or KeyRoll()).grace
     rolled = rolling.roll(access.session, access.principal, id, grace)
     return Envelope(

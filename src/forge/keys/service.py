@@ -14,9 +14,9 @@ from forge.clock import rfc3339, utcnow
 from forge.errors import Conflict, NotFound, ValidationFailed
 from forge.keys import rights, tokens
 from forge.keys.models import ApiKey, KeySecret
-from forge.keys.principal import Principal
 from forge.keys.schemas import DEFAULT_TTL as DEFAULT_TTL  # re-exported for mint's callers
 from forge.keys.schemas import MAX_TTL, KeyCreate, KeyUpdate
+from forge.principal import Principal
 from forge.tenancy.models import Client, Membership, Team
 
 

@@ -32,7 +32,7 @@ from forge.clock import rfc3339
 from forge.db import Database
 from forge.keys import expiry
 from forge.keys.models import KeySecret
-from forge.keys.principal import Principal
+from forge.principal import Principal
 
 log = logging.getLogger("forge.keys.usage")
 

@@ -9,11 +9,10 @@ from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
 from forge.config import Settings
-from forge.db import Database
+from forge.db import Database, DriverSQL
 from forge.errors import NotFound, ValidationFailed
-from forge.fastread import Query
 from forge.keys.models import ApiKey
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.ratelimit.backends import Backend, InProcessBackend, RedisBackend
 from forge.ratelimit.limiter import BUCKETS, Budget, OverrideCache, OverrideTable, RateLimiter
 from forge.ratelimit.models import RateLimitOverride
@@ -48,13 +47,17 @@ async def budgets(app_state: Any, principal: Principal) -> list[Budget]:
     return [await limiter.peek(principal, bucket) for bucket in BUCKETS]
 
 
-_ALL_OVERRIDES = Query('SELECT scope_type, scope_id, bucket, "limit" FROM rate_limit_overrides')
+_ALL_OVERRIDES = DriverSQL('SELECT scope_type, scope_id, bucket, "limit" FROM rate_limit_overrides')
 
 
 def load_overrides(database: Database) -> OverrideTable:
-    """Read on the driver-level reader: this runs inside requests, which may already hold a
-    session (a second one would wait on the first's SQLite write lock)."""
-    rows = database.reader.fetch_all(_ALL_OVERRIDES)
+    """Read on a read-only connection of its own (no SQLite write lock: this runs inside
+    requests, which may already hold one)."""
+    reads = database.reads()
+    try:
+        rows = reads.fetch_all(_ALL_OVERRIDES)
+    finally:
+        reads.close()
     return {(kind, scope_id, bucket): limit for kind, scope_id, bucket, limit in rows}
 
 

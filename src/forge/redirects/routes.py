@@ -65,7 +65,7 @@ def _written(request: Request, access: Access, written: Written, *, stream: bool
     summary="Read the environment's redirect rules, in order",
     response_model=Envelope[RedirectSetOut],
 )
-async def get_redirects(access: RedirectsRead) -> Response:
+def get_redirects(access: RedirectsRead) -> Response:
     return presenters.rule_set_response(service.current(access.session, environment_of(access)))
 
 
@@ -74,7 +74,7 @@ async def get_redirects(access: RedirectsRead) -> Response:
     summary="Replace the whole rule set (bodies up to 16 MiB)",
     response_model=Envelope[RedirectSetWritten],
 )
-async def put_redirects(
+def put_redirects(
     request: Request, access: RedirectsWrite, body: RuleSetIn, if_match: IfMatch = None
 ) -> Response:
     written = service.replace(
@@ -88,7 +88,7 @@ async def put_redirects(
 
 
 @router.get("/versions", summary="List the set's versions, newest first")
-async def list_redirect_versions(
+def list_redirect_versions(
     access: RedirectsRead, limit: Limit = 20, starting_after: VersionCursor = None
 ) -> ListEnvelope[RedirectVersionOut]:
     rows, more = service.versions(access.session, environment_of(access), limit, starting_after)
@@ -112,7 +112,7 @@ async def list_redirect_versions(
     summary="Make a new version equal to an old one",
     response_model=Envelope[RedirectSetWritten],
 )
-async def restore_redirects(
+def restore_redirects(
     request: Request,
     access: RedirectsAct,
     version: Annotated[int, Path(ge=1)],
@@ -129,5 +129,5 @@ async def restore_redirects(
 
 
 @router.post("/test", summary="Which rule a URL hits, where it goes, and the whole chain")
-async def test_redirects(access: RedirectsQuery, body: RedirectTestIn) -> Envelope[RedirectTestOut]:
+def test_redirects(access: RedirectsQuery, body: RedirectTestIn) -> Envelope[RedirectTestOut]:
     return Envelope(data=testing.run(access.session, environment_of(access), body))

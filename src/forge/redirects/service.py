@@ -19,7 +19,7 @@ from forge.audit import service as audit
 from forge.clock import utcnow
 from forge.db import insert_if_absent
 from forge.errors import NotFound, PreconditionFailed, ValidationFailed
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.redirects import validation
 from forge.redirects.cache import COMPILED
 from forge.redirects.engine import CompiledRules, Rule

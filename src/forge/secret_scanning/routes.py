@@ -34,6 +34,11 @@ _REQUEST_BODY: dict[str, Any] = {
 }
 
 
+def _handle(database: Database, alerts: list[Alert]) -> list[Verdict]:
+    with database.session() as session:
+        return service.handle_all(session, alerts)
+
+
 @router.post(
     "/v1/secret-scanning/github",
     summary="Report leaked keys (GitHub secret-scanning partner format)",
@@ -51,6 +56,5 @@ async def github_alert(request: Request) -> Response:
     )
     alerts = service.parse(body)
     database: Database = request.app.state.database
-    with database.session() as session:
-        verdicts = service.handle_all(session, alerts)
+    verdicts = await database.run(_handle, database, alerts)
     return Response(orjson.dumps([v.model_dump() for v in verdicts]), media_type="application/json")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from forge.crypto.keyring import Keyring
-from forge.http.auth import Access
+from forge.http.auth import Access, resolves
 from forge.secrets import masterkey
 from forge.sites import service as sites
 
@@ -24,7 +25,8 @@ async def _keyring(request: Request) -> Keyring:
 AppKeyring = Annotated[Keyring, Depends(_keyring)]
 
 
-def team_path_resolver(access: Access, params: dict[str, str]) -> None:
+@resolves("o", "p", "envName")
+def team_path_resolver(access: Access, params: Mapping[str, str]) -> None:
     """`/{o}/{p}/envs/{envName}`: team slug, site slug, environment name, looked up within the
     key's own team and mode (and constraint); anything else does not exist (404)."""
     env = sites.environment_by_names(
@@ -33,5 +35,4 @@ def team_path_resolver(access: Access, params: dict[str, str]) -> None:
         (params["o"], params["p"], params["envName"]),
         ("o", "p", "envName"),
     )
-    access.resources["site"] = env.site
-    access.resources["environment"] = env
+    access.environment = env

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from forge.crypto.keyring import Keyring
 from forge.errors import ValidationFailed
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.secrets import dotenv, listing, rules, service
 from forge.secrets.inheritance import Effective, resolve
 from forge.secrets.values import open_version

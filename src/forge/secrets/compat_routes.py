@@ -1,8 +1,8 @@
-"""The seed-002 secret routes: /{o}/{p}/envs/{envName}/secrets… (o: team slug, p: site slug).
+"""The team/site/env path surface: /{o}/{p}/envs/{envName}/secrets… (o: team slug, p: site slug).
 
 Same model and service as /v1; only the shapes differ: bare objects, camelCase fields, and the
-`{error, code}` error shape (registered for these paths in forge.app). Included after every
-/v1 router, so these catch-all-looking paths never shadow them.
+`{error, code}` error shape (`TeamPathRoute.error_surface`). Included after every /v1 router,
+so these catch-all-looking paths never shadow them.
 """
 
 from __future__ import annotations
@@ -13,18 +13,32 @@ from fastapi import APIRouter
 
 from forge.errors import ValidationFailed
 from forge.http.auth import Access, Scoped
+from forge.http.errors import Surface
 from forge.http.routing import ForgeRoute
 from forge.secrets import listing, service
 from forge.secrets.access import AppKeyring, team_path_resolver
-from forge.secrets.compat_schemas import CompatDeleted, CompatSecret, CompatSecretBody, CompatValue
+from forge.secrets.compat_schemas import (
+    CompatDeleted,
+    CompatSecret,
+    CompatSecretBody,
+    CompatValue,
+    compat_error,
+)
 from forge.secrets.inheritance import SecretRow
 from forge.secrets.models import Secret
 from forge.sites.access import environment_of
 
-PATH_PATTERN = r"^/[^/]+/[^/]+/envs/[^/]+/secrets(/|$)"
+TEAM_PATHS = Surface("team/site/env paths", compat_error)
+
+
+class TeamPathRoute(ForgeRoute):
+    error_surface = TEAM_PATHS
+
 
 router = APIRouter(
-    prefix="/{o}/{p}/envs/{envName}/secrets", tags=["secrets (seed 002)"], route_class=ForgeRoute
+    prefix="/{o}/{p}/envs/{envName}/secrets",
+    tags=["secrets (team/site/env paths)"],
+    route_class=TeamPathRoute,
 )
 
 Read = Annotated[Access, Scoped("secrets:read", team_path_resolver)]
@@ -43,7 +57,7 @@ def _out(secret: Secret | SecretRow) -> CompatSecret:
 
 
 @router.get("", summary="List secrets")
-async def list_secrets(access: Read) -> list[CompatSecret]:
+def list_secrets(access: Read) -> list[CompatSecret]:
     env = environment_of(access)
     return [
         _out(item.secret) for item in listing.entries(access.session, env, with_tombstones=False)
@@ -51,7 +65,7 @@ async def list_secrets(access: Read) -> list[CompatSecret]:
 
 
 @router.post("", status_code=201, summary="Create a secret")
-async def create_secret(access: Write, body: CompatSecretBody) -> CompatSecret:
+def create_secret(access: Write, body: CompatSecretBody) -> CompatSecret:
     secret = service.declare(
         access.session, access.principal, environment_of(access), body.name, body.description
     )
@@ -59,13 +73,13 @@ async def create_secret(access: Write, body: CompatSecretBody) -> CompatSecret:
 
 
 @router.get("/{name}", summary="Get a secret by name")
-async def get_secret(access: Read, name: str) -> CompatSecret:
+def get_secret(access: Read, name: str) -> CompatSecret:
     env = environment_of(access)
     return _out(listing.entry(access.session, env, name, with_tombstones=False).secret)
 
 
 @router.put("/{name}", summary="Update a secret description")
-async def update_secret(access: Write, name: str, body: CompatSecretBody) -> CompatSecret:
+def update_secret(access: Write, name: str, body: CompatSecretBody) -> CompatSecret:
     if body.name != name:
         raise ValidationFailed("name: the body's name must match the path's.", param="name")
     secret = service.update_metadata(
@@ -79,15 +93,13 @@ async def update_secret(access: Write, name: str, body: CompatSecretBody) -> Com
 
 
 @router.delete("/{name}", summary="Delete a secret")
-async def delete_secret(access: Write, name: str) -> CompatDeleted:
+def delete_secret(access: Write, name: str) -> CompatDeleted:
     service.delete(access.session, access.principal, environment_of(access), name)
     return CompatDeleted(name=name)
 
 
 @router.put("/{name}/value", summary="Set a secret value (owners only)")
-async def set_value(
-    access: SetValue, keyring: AppKeyring, name: str, body: CompatValue
-) -> CompatSecret:
+def set_value(access: SetValue, keyring: AppKeyring, name: str, body: CompatValue) -> CompatSecret:
     secret = service.set_value(
         access.session,
         keyring,

@@ -88,7 +88,7 @@ def _detail(access: Access, key: str) -> SecretDetail:
 
 
 @router.get("", summary="List the environment's effective secrets (never values)")
-async def list_secrets(
+def list_secrets(
     access: SecretsRead, limit: Limit = 20, starting_after: KeyCursor = None
 ) -> ListEnvelope[SecretOut]:
     env = environment_of(access)
@@ -103,7 +103,7 @@ async def list_secrets(
 
 
 @router.post("", status_code=201, summary="Declare a secret without a value")
-async def declare_secret(access: SecretsDeclare, body: SecretDeclare) -> Envelope[SecretDetail]:
+def declare_secret(access: SecretsDeclare, body: SecretDeclare) -> Envelope[SecretDetail]:
     service.declare(
         access.session,
         access.principal,
@@ -116,7 +116,7 @@ async def declare_secret(access: SecretsDeclare, body: SecretDeclare) -> Envelop
 
 
 @router.get("/compare", summary="Compare with another environment without revealing values")
-async def compare_secrets(
+def compare_secrets(
     access: SecretsRead,
     keyring: AppKeyring,
     with_env: Annotated[
@@ -136,7 +136,7 @@ async def compare_secrets(
 
 
 @router.post("/import", summary="Import a dotenv document, all or nothing")
-async def import_secrets(
+def import_secrets(
     access: SecretsAct, keyring: AppKeyring, body: SecretImport
 ) -> Envelope[ImportOut]:
     env = environment_of(access)
@@ -147,12 +147,12 @@ async def import_secrets(
 
 
 @router.get("/{key}", summary="Get one secret's metadata and versions")
-async def get_secret(access: SecretsRead, key: str) -> Envelope[SecretDetail]:
+def get_secret(access: SecretsRead, key: str) -> Envelope[SecretDetail]:
     return Envelope(data=_detail(access, key))
 
 
 @router.put("/{key}", summary="Set or replace a secret's value (write-only)")
-async def set_secret(
+def set_secret(
     access: SecretsWrite, keyring: AppKeyring, key: str, body: SecretValueSet
 ) -> Envelope[SecretSetOut]:
     env = environment_of(access)
@@ -167,21 +167,21 @@ async def set_secret(
 
 
 @router.patch("/{key}", summary="Change a secret's description or required flag")
-async def patch_secret(access: SecretsWrite, key: str, body: SecretPatch) -> Envelope[SecretDetail]:
+def patch_secret(access: SecretsWrite, key: str, body: SecretPatch) -> Envelope[SecretDetail]:
     changes = body.model_dump(include=body.model_fields_set)
     service.update_metadata(access.session, access.principal, environment_of(access), key, changes)
     return Envelope(data=_detail(access, key))
 
 
 @router.delete("/{key}", summary="Delete a secret (or a tombstone) from this environment")
-async def delete_secret(access: SecretsWrite, key: str) -> Envelope[SecretDeleted]:
+def delete_secret(access: SecretsWrite, key: str) -> Envelope[SecretDeleted]:
     env = environment_of(access)
     service.delete(access.session, access.principal, env, key)
     return Envelope(data=SecretDeleted(key=key, env_id=env.id))
 
 
 @router.post("/{key}/restore", summary="Make an old version's value current again")
-async def restore_secret(
+def restore_secret(
     access: SecretsAct, keyring: AppKeyring, key: str, body: SecretRestore
 ) -> Envelope[SecretDetail]:
     service.restore(
@@ -191,6 +191,6 @@ async def restore_secret(
 
 
 @router.post("/{key}/tombstone", status_code=201, summary="Stop an inherited key from flowing in")
-async def tombstone_secret(access: SecretsDeclare, key: str) -> Envelope[SecretDetail]:
+def tombstone_secret(access: SecretsDeclare, key: str) -> Envelope[SecretDetail]:
     service.tombstone(access.session, access.principal, environment_of(access), key)
     return Envelope(data=_detail(access, key))

@@ -13,7 +13,7 @@ from forge.audit import service as audit
 from forge.clock import utcnow
 from forge.crypto.keyring import Keyring
 from forge.errors import Conflict, NotFound, ValidationFailed
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.secrets import rules
 from forge.secrets.models import Secret, SecretVersion
 from forge.secrets.values import open_version

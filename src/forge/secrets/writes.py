@@ -21,7 +21,7 @@ from forge.crypto.keyring import Keyring
 from forge.db import insert_if_absent
 from forge.errors import NotFound, ValidationFailed
 from forge.ids import new_id
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.secrets import rules
 from forge.secrets.models import Secret
 from forge.secrets.values import seal_version

@@ -43,31 +43,31 @@ EnvWrite = Annotated[Access, Scoped("environments:write", environment_resolver)]
 
 
 @router.get("", summary="List sites")
-async def list_sites(access: SitesRead, page: Page) -> ListEnvelope[SiteOut]:
+def list_sites(access: SitesRead, page: Page) -> ListEnvelope[SiteOut]:
     stmt = service.visible_sites(access.principal)
     rows, has_more = paginate(access.session, stmt, Site.id, page)
     return ListEnvelope(data=[SiteOut.model_validate(r) for r in rows], has_more=has_more)
 
 
 @router.post("", status_code=201, summary="Create a site")
-async def create_site(access: SitesCreate, body: SiteCreate) -> Envelope[SiteOut]:
+def create_site(access: SitesCreate, body: SiteCreate) -> Envelope[SiteOut]:
     site = service.create_site(access.session, access.principal, body)
     return Envelope(data=SiteOut.model_validate(site))
 
 
 @router.get("/{site}", summary="Get a site")
-async def get_site(access: SiteRead) -> Envelope[SiteOut]:
+def get_site(access: SiteRead) -> Envelope[SiteOut]:
     return Envelope(data=SiteOut.model_validate(site_of(access)))
 
 
 @router.patch("/{site}", summary="Update a site")
-async def update_site(access: SiteWrite, body: SiteUpdate) -> Envelope[SiteOut]:
+def update_site(access: SiteWrite, body: SiteUpdate) -> Envelope[SiteOut]:
     site = service.update_site(access.session, site_of(access).id, body)
     return Envelope(data=SiteOut.model_validate(site))
 
 
 @router.delete("/{site}", summary="Delete a site and its environments")
-async def delete_site(access: SiteWrite, notifier: AppNotifier) -> Envelope[Deleted]:
+def delete_site(access: SiteWrite, notifier: AppNotifier) -> Envelope[Deleted]:
     site_id = site_of(access).id
     service.delete_site(access.session, site_id)
     publish_after_commit(access.session, notifier, CONFIG_CHANGED, site_id)
@@ -75,14 +75,14 @@ async def delete_site(access: SiteWrite, notifier: AppNotifier) -> Envelope[Dele
 
 
 @router.get("/{site}/environments", summary="List a site's environments")
-async def list_environments(access: EnvsRead, page: Page) -> ListEnvelope[EnvironmentOut]:
+def list_environments(access: EnvsRead, page: Page) -> ListEnvelope[EnvironmentOut]:
     stmt = service.visible_environments(access.principal, site_of(access))
     rows, has_more = paginate(access.session, stmt, Environment.id, page)
     return ListEnvelope(data=[EnvironmentOut.model_validate(r) for r in rows], has_more=has_more)
 
 
 @router.post("/{site}/environments", status_code=201, summary="Create an environment")
-async def create_environment(
+def create_environment(
     access: EnvsCreate, notifier: AppNotifier, body: EnvironmentCreate
 ) -> Envelope[EnvironmentOut]:
     env = service.create_environment(access.session, access.principal, site_of(access), body)
@@ -91,12 +91,12 @@ async def create_environment(
 
 
 @router.get("/{site}/environments/{env}", summary="Get an environment")
-async def get_environment(access: EnvRead) -> Envelope[EnvironmentOut]:
+def get_environment(access: EnvRead) -> Envelope[EnvironmentOut]:
     return Envelope(data=EnvironmentOut.model_validate(environment_of(access)))
 
 
 @router.patch("/{site}/environments/{env}", summary="Update an environment")
-async def update_environment(
+def update_environment(
     access: EnvWrite, notifier: AppNotifier, body: EnvironmentUpdate
 ) -> Envelope[EnvironmentOut]:
     env = service.update_environment(access.session, site_of(access), environment_of(access), body)
@@ -106,7 +106,7 @@ async def update_environment(
 
 
 @router.delete("/{site}/environments/{env}", summary="Delete an environment")
-async def delete_environment(access: EnvWrite, notifier: AppNotifier) -> Envelope[Deleted]:
+def delete_environment(access: EnvWrite, notifier: AppNotifier) -> Envelope[Deleted]:
     env = environment_of(access)
     service.delete_environment(access.session, env)
     publish_after_commit(access.session, notifier, CONFIG_CHANGED, env.id)

@@ -9,10 +9,9 @@ from sqlalchemy import Select, false, select, update
 from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
-from forge.db import unique_guard
+from forge.db import DriverSQL, Reads, as_datetime, unique_guard
 from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from forge.fastread import FastReader, Query, as_datetime
-from forge.keys.principal import Principal
+from forge.principal import Principal
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.sites.schemas import EnvironmentCreate, EnvironmentUpdate, SiteCreate, SiteUpdate
 from forge.tenancy import service as tenancy
@@ -31,7 +30,7 @@ def visible_sites(principal: Principal) -> Select[Site]:
     return stmt.where(false())
 
 
-_SITE_BY_ID = Query(
+_SITE_BY_ID = DriverSQL(
     "SELECT id, team_id, project_id, slug, name, mode, created_at, updated_at"
     " FROM sites WHERE id = ?"
 )
@@ -58,9 +57,9 @@ def _in_team_and_mode(site: SiteLike | None, principal: Principal) -> bool:
     return site is not None and site.team_id == principal.team_id and site.mode == principal.mode
 
 
-def site_snapshot(reader: FastReader, principal: Principal, site_id: str) -> SiteSnapshot:
+def site_snapshot(reads: Reads, principal: Principal, site_id: str) -> SiteSnapshot:
     """The site as it is now, if the key's team and mode can see it (else 404)."""
-    row = reader.fetch_one(_SITE_BY_ID, (site_id,))
+    row = reads.fetch_one(_SITE_BY_ID, (site_id,))
     site = None
     if row is not None:
         site = SiteSnapshot(
@@ -78,15 +77,15 @@ def site_snapshot(reader: FastReader, principal: Principal, site_id: str) -> Sit
     return site
 
 
-_ENV_SITE = Query("SELECT site_id FROM environments WHERE id = ?")
+_ENV_SITE = DriverSQL("SELECT site_id FROM environments WHERE id = ?")
 
 
-def can_reach_into(reader: FastReader, principal: Principal, site: SiteLike) -> bool:
+def can_reach_into(reads: Reads, principal: Principal, site: SiteLike) -> bool:
     """A site is a container the key may reach into when the key covers the site or is
     pinned to one of its environments."""
     constraint = principal.constraint
     if constraint is not None and constraint.type == "environment":
-        row = reader.fetch_one(_ENV_SITE, (constraint.id,))
+        row = reads.fetch_one(_ENV_SITE, (constraint.id,))
         return row is not None and row[0] == site.id
     return covers_site(principal, site)
 

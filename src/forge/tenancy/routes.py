@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter
 
-from forge.http.auth import Access, Scoped
+from forge.http.auth import Access, Scoped, resolves
 from forge.http.envelope import Envelope, ListEnvelope, Page, paginate
 from forge.http.routing import ForgeRoute
 from forge.tenancy import service
@@ -14,8 +15,9 @@ from forge.tenancy.models import Project
 from forge.tenancy.schemas import ProjectCreate, ProjectOut, TeamOut
 
 
-def _team_resolver(access: Access, params: dict[str, str]) -> None:
-    access.resources["team"] = service.get_team(access.session, access.principal, params["team"])
+@resolves("team")
+def _team_resolver(access: Access, params: Mapping[str, str]) -> None:
+    access.team = service.get_team(access.session, access.principal, params["team"])
 
 
 router = APIRouter(tags=["teams"], route_class=ForgeRoute)
@@ -26,18 +28,18 @@ ProjectsWrite = Annotated[Access, Scoped("projects:write")]
 
 
 @router.get("/v1/teams/{team}", summary="Get a team")
-async def get_team(access: TeamRead) -> Envelope[TeamOut]:
-    return Envelope(data=TeamOut.model_validate(access.resources["team"]))
+def get_team(access: TeamRead) -> Envelope[TeamOut]:
+    return Envelope(data=TeamOut.model_validate(access.team))
 
 
 @router.get("/v1/projects", summary="List projects")
-async def list_projects(access: ProjectsRead, page: Page) -> ListEnvelope[ProjectOut]:
+def list_projects(access: ProjectsRead, page: Page) -> ListEnvelope[ProjectOut]:
     stmt = service.visible_projects(access.principal)
     rows, has_more = paginate(access.session, stmt, Project.id, page)
     return ListEnvelope(data=[ProjectOut.model_validate(r) for r in rows], has_more=has_more)
 
 
 @router.post("/v1/projects", status_code=201, summary="Create a project")
-async def create_project(access: ProjectsWrite, body: ProjectCreate) -> Envelope[ProjectOut]:
+def create_project(access: ProjectsWrite, body: ProjectCreate) -> Envelope[ProjectOut]:
     project = service.create_project(access.session, access.principal, body)
     return Envelope(data=ProjectOut.model_validate(project))

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from forge.clock import utcnow
 from forge.db import unique_guard
 from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from forge.keys.principal import Principal
 from forge.keys.scopes import ROLES
+from forge.principal import Principal
 from forge.tenancy.models import Client, Membership, Project, Team
 from forge.tenancy.schemas import ProjectCreate
 

@@ -1,0 +1,201 @@
+"""The request pipeline every authenticated route runs, one named stage after another:
+
+    authenticate → IP allowlist → rate limit → resolve the path's resources → check the scope
+    → idempotency → route → commit
+
+The first six run in `admit` (called by the `Scoped` dependency, before FastAPI validates the
+body); the route and the commit run in `ForgeRoute`. Each stage is a function of its own, tested
+alone in tests/http/test_pipeline.py. The order is the contract: a request learns nothing a
+previous stage would have refused it (a key outside a site's reach gets 404 before 403, and an
+idempotent replay is answered only once the resources and the scope passed).
+
+Database stages run through `Database.run`: in a worker thread on PostgreSQL (two hops per
+request: authentication, then the path's resources through the idempotency claim; the route and
+commit make a third), inline on embedded SQLite. Only the rate limiter's spend, which may wait
+on Redis, runs on the event loop between them.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from forge.config import IPNetwork, Settings
+from forge.db import Database
+from forge.errors import AuthenticationFailed, IpNotAllowed
+from forge.http import client_ip, idempotency, ratelimits
+from forge.http.access import Access, Bucket, PathResolver
+from forge.http.errors import surface_of_route
+from forge.keys import principal as principals
+from forge.keys.usage import UsageRecorder
+from forge.principal import Principal
+from forge.ratelimit.limiter import RateLimiter
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a route declares through `Scoped`: the scope it needs (None: any valid key), the
+    resolver of its path resources and the rate-limit bucket it spends from."""
+
+    scope: str | None
+    resolver: PathResolver | None
+    bucket: Bucket | None
+    api_key_header: bool = False  # also take the key from `x-api-key` (a documented surface)
+
+
+def bucket_for(method: str, declared: Bucket | None) -> Bucket:
+    if declared is not None:
+        return declared
+    if method in ("GET", "HEAD"):
+        return "read"
+    return "create" if method == "POST" else "write"
+
+
+API_KEY_HEADER = "x-api-key"
+
+
+def bearer_token(request: Request, api_key_header: bool = False) -> str:
+    """The key from `Authorization: Bearer`; on the routes that document it (the clear-cache
+    surface), from `x-api-key` when no Authorization header is sent."""
+    header = request.headers.get("authorization")
+    if not header and api_key_header:
+        token = request.headers.get(API_KEY_HEADER, "").strip()
+        if not token:
+            raise AuthenticationFailed("No API key: send it as `x-api-key: <key>`.")
+        return token
+    if not header:
+        raise AuthenticationFailed("No API key: send it as `Authorization: Bearer <key>`.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Malformed Authorization header: expected `Bearer <key>`.")
+    return token.strip()
+
+
+def caller_ip(request: Request, settings: Settings) -> str:
+    socket_ip = request.client.host if request.client else "0.0.0.0"  # noqa: S104
+    return client_ip.resolve(
+        socket_ip, request.headers.get("x-forwarded-for"), settings.trusted_proxies
+    )
+
+
+# Stage 1 ------------------------------------------------------------------------------------
+def authenticate(database: Database, token: str, address: str, writes: bool) -> Access:
+    """The key behind `token` (401 otherwise), as the request's `Access`. The look-up is on
+    the unit's autocommit `Reads`, so it holds no lock while the rate limiter waits on Redis."""
+    reads = database.reads()
+    try:
+        principal = principals.resolve(reads, token)
+    except BaseException:
+        reads.close()
+        raise
+    return Access(database, principal, address, writes=writes, reads=reads)
+
+
+# Stage 2 ------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """Parsed once per distinct allowlist, not on every request."""
+    return tuple(ipaddress.ip_network(cidr) for cidr in cidrs)
+
+
+def check_ip_allowlist(principal: Principal, address: str) -> None:
+    if not principal.ip_allowlist:
+        return
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise IpNotAllowed("This key may not be used from this address.") from None
+    # A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; match them as IPv4.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if not any(ip in network for network in _networks(principal.ip_allowlist)):
+        raise IpNotAllowed(f"This key may not be used from {address}.")
+
+
+# Stage 3 is `ratelimits.spend` (async: the Redis backend is a network round trip).
+
+
+# Stage 4 ------------------------------------------------------------------------------------
+def resolve_resources(
+    access: Access, resolver: PathResolver | None, params: Mapping[str, str]
+) -> None:
+    if resolver is not None:
+        resolver(access, params)
+
+
+# Stage 5 ------------------------------------------------------------------------------------
+def check_scope(access: Access, scope: str | None) -> None:
+    if scope is not None:
+        access.principal.require(scope)
+
+
+# Stage 6 is `idempotency.check`: a stored answer is replayed, or the key claimed.
+
+
+def _identify(
+    request: Request,
+    database: Database,
+    token: str,
+    address: str,
+    pending: idempotency.Pending | None,
+) -> Access:
+    """Stages 1 and 2, and what must be read before the rate limit is spent, in one unit."""
+    writes = request.method not in ("GET", "HEAD")
+    state = request.app.state
+    access = authenticate(database, token, address, writes)
+    request.state.access = access
+    request.state.key_prefix = access.principal.key_prefix
+    check_ip_allowlist(access.principal, address)
+    usage: UsageRecorder = state.usage
+    usage.record(access.principal, address)
+    limiter: RateLimiter = state.limiter
+    limiter.overrides.refresh_if_stale()
+    return access
+
+
+def _spent_bucket(access: Access, pending: idempotency.Pending | None) -> Bucket:
+    """The route's bucket; an answer from the idempotency store spends `read` instead."""
+    if pending is not None and idempotency.answered_from_store(access, pending):
+        return "read"
+    return access.bucket
+
+
+def _authorise(
+    access: Access,
+    gate: Gate,
+    params: Mapping[str, str],
+    pending: idempotency.Pending | None,
+) -> None:
+    """Stages 4, 5 and 6, in one unit."""
+    resolve_resources(access, gate.resolver, params)
+    check_scope(access, gate.scope)
+    if pending is not None:
+        idempotency.check(access, pending)
+
+
+async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Access:
+    """Stages 1–6 for one request; the `Access` the route gets."""
+    state = request.app.state
+    database: Database = state.database
+    address = caller_ip(request, state.settings)
+    ratelimits.refuse_blocked_address(request, address)
+    # A POST spending `read` or nothing is a query (the redirect test call): it changes
+    # nothing, so its Idempotency-Key is ignored, never stored.
+    stored = bucket_for(request.method, gate.bucket) not in ("read", "free")
+    pending = await idempotency.pending(request) if stored else None
+    try:
+        token = bearer_token(request, gate.api_key_header)
+        access = await database.run(_identify, request, database, token, address, pending)
+    except AuthenticationFailed:
+        await ratelimits.count_failed_authentication(request, address)
+        raise
+    access.bucket = bucket_for(request.method, gate.bucket)
+    access.surface = surface_of_route(request.scope.get("route"))
+    spent = await database.run(_spent_bucket, access, pending) if pending else access.bucket
+    await ratelimits.spend(request, access.principal, spent)
+    await database.run(_authorise, access, gate, params, pending)
+    return access
