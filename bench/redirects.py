@@ -30,7 +30,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import forge_instance
+from common import forge_instance, free_port
 from forge.app import create_app
 from forge.config import load_settings
 from forge.db import Database
@@ -151,7 +151,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def bench_put() -> bool:
-    with forge_instance() as (created, port, server):
+    # Its own edge port: others' `forge serve` on this machine may hold the default one.
+    with forge_instance({"FORGE_EDGE_PORT": str(free_port())}) as (created, port, server):
         site = created["sites"][0]
         env = site["environments"][0]["id"]
         url = f"http://127.0.0.1:{port}/v1/sites/{site['id']}/environments/{env}/redirects"

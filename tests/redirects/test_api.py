@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from forge.audit.models import AuditEvent
 from forge.db import Database
+from forge.notify import LocalHub
 from forge.redirects.models import RedirectVersion
 from tests.assertions import assert_error, data_of
 from tests.factories import SecretsWorld, World, redirects_path
@@ -338,10 +339,11 @@ def test_a_replacement_wakes_the_edges_after_it_committed(
 ) -> None:
     seen: list[tuple[str, str, list[int]]] = []
 
-    class Recorder:
+    class Recorder(LocalHub):
         def publish(self, channel: str, message: str = "") -> None:
             # What an edge woken now would read: the new version must already be committed.
             seen.append((channel, message, _stored_versions(database, w.env.id)))
+            super().publish(channel, message)
 
         def close(self) -> None:
             pass

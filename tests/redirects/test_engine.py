@@ -88,6 +88,13 @@ def test_a_query_the_url_cannot_carry_is_encoded_in_the_location() -> None:
     assert _location([Rule("/a", "/b")], "/a", 'q=a b"\r\n') == "/b?q=a%20b%22%0D%0A"
 
 
+def test_a_target_with_non_ascii_characters_is_sent_percent_encoded() -> None:
+    assert _location([Rule("/a", "/café?q=thé#über")], "/a") == "/caf%C3%A9?q=th%C3%A9#%C3%BCber"
+    assert _location([Rule("/p/:x", "https://bücher.example/:x")], "/p/1") == (
+        "https://xn--bcher-kva.example/1"
+    )
+
+
 def test_a_target_may_be_an_absolute_http_url() -> None:
     rules = [Rule("/old/*", "https://new.example.com:8443/:splat#top", 308)]
     found = compile_rules(rules).match("/old/a/b", "k=v")

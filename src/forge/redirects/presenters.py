@@ -7,7 +7,6 @@ streams that one copy out in slices instead of building rule objects and seriali
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 import orjson
 from pydantic import BaseModel
@@ -17,13 +16,14 @@ from forge.http.context import current_request_id
 from forge.redirects.schemas import ProblemOut
 from forge.redirects.service import RuleSet
 from forge.redirects.validation import Problem
+from forge.schemas import Timestamp
 
 CHUNK = 64 * 1024
 
 
 class _Meta(BaseModel):
     version: int
-    updated_at: datetime | None
+    updated_at: Timestamp | None
     updated_by: str | None
 
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from forge.redirects.engine import Rule
+from forge.schemas import RequestBody, Timestamp
 
 
-class RuleIn(BaseModel):
+class RuleIn(RequestBody):
     """Lengths, statuses and the grammar are checked with the whole set, so that one 422 lists
     every problem at once (validation.check), not here."""
-
-    model_config = ConfigDict(extra="forbid")
 
     from_: str = Field(alias="from", examples=["/blog/*"])
     to: str = Field(examples=["/news/:splat"])
@@ -24,9 +21,7 @@ class RuleIn(BaseModel):
         return Rule(self.from_, self.to, self.status, self.comment)
 
 
-class RuleSetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RuleSetIn(RequestBody):
     rules: list[RuleIn] = Field(description="The complete set, in order (first match wins).")
 
 
@@ -42,7 +37,7 @@ class RuleOut(BaseModel):
 class RedirectSetOut(BaseModel):
     rules: list[RuleOut]
     version: int = Field(description="0 until the first replacement.")
-    updated_at: datetime | None
+    updated_at: Timestamp | None
     updated_by: str | None
 
 
@@ -62,12 +57,10 @@ class RedirectVersionOut(BaseModel):
     rule_count: int
     restored_from: int | None
     created_by: str | None
-    created_at: datetime
+    created_at: Timestamp
 
 
-class RedirectTestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RedirectTestIn(RequestBody):
     url: str | None = Field(
         default=None, max_length=8192, examples=["https://example.com/blog/x?utm=1"]
     )

@@ -17,6 +17,7 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 _QUERY_SAFE = "!$&'()*+,;=:@/?%"
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 SPLAT = "splat"
 
@@ -190,6 +191,12 @@ def parse_target(text: str, names: frozenset[str] | None) -> Target:
         raise RuleSyntaxError("to", "`to` must not be empty.")
     _check_url_text("to", text)
     origin, rest = _split_origin(text)
+    # A Location header carries ASCII: `/café` is sent as `/caf%C3%A9`, `bücher.example` as
+    # its IDNA form.
+    if not origin.isascii():
+        origin = _idna_origin(origin)
+    if not rest.isascii():
+        rest = quote(rest, safe=_TARGET_SAFE)
     rest, _, fragment = rest.partition("#")
     path, _, query = rest.partition("?")
     target = Target(origin, _template(path), _template(query), "#" + fragment if fragment else "")
@@ -202,6 +209,15 @@ def parse_target(text: str, names: frozenset[str] | None) -> Target:
             f"`:{unknown[0]}` is not bound by `from` (write a literal colon as %3A).",
         )
     return target
+
+
+def _idna_origin(origin: str) -> str:
+    scheme, _, authority = origin.partition("://")
+    host, colon, port = authority.partition(":")
+    try:
+        return f"{scheme}://{host.encode('idna').decode('ascii')}{colon}{port}"
+    except UnicodeError:
+        raise RuleSyntaxError("to", "`to` names a host that is not a valid name.") from None
 
 
 def _split_origin(text: str) -> tuple[str, str]:
