@@ -11,7 +11,9 @@ from forge.db import Database
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
-from forge.sites.models import Environment, Site
+from forge.cache.models import CachePurge
+from forge.jobs.models import Job
+from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.tenancy import service as tenancy
 from forge.tenancy.models import Client, Membership, Project, Team
 
@@ -116,6 +118,55 @@ class World:
             session.add(env)
             session.flush()
             return env
+
+    def hosted_environment(
+        self,
+        origin_url: str,
+        *,
+        hostnames: list[str] | None = None,
+        default_ttl: int = 0,
+        max_object_bytes: int = 8 * 1024 * 1024,
+    ) -> Environment:
+        """An environment of a new team's site, served by the edge at its hostnames."""
+        site = self.site(self.team())
+        with self.database.session() as session:
+            env = Environment(
+                site_id=site.id,
+                name=unique("env"),
+                origin_url=origin_url,
+                cache_default_ttl=default_ttl,
+                cache_max_object_bytes=max_object_bytes,
+            )
+            names = hostnames or [f"{unique('www')}.example.test"]
+            env.hostname_rows = [EnvironmentHostname(hostname=h) for h in names]
+            session.add(env)
+            session.flush()
+            session.refresh(env)
+            return env
+
+    def purge(self, env: Environment, dry_run: bool = False, **selector: object) -> int:
+        """Append a purge to the log (with its job), as the purge API does; its sequence."""
+        with self.database.session() as session:
+            site = session.get_one(Site, env.site_id)
+            job = Job(
+                type="cache.purge",
+                team_id=site.team_id,
+                mode=site.mode,
+                resource_type="environment",
+                resource_id=env.id,
+                payload={},
+            )
+            session.add(job)
+            session.flush()
+            purge = CachePurge(
+                job_id=job.id,
+                environment_id=env.id,
+                selector={"type": "all", "mode": "hard", **selector},
+                dry_run=dry_run,
+            )
+            session.add(purge)
+            session.flush()
+            return purge.seq
 
     def service_key(self, team: Team | None = None, **options: object) -> Key:
         """A service token (mfs_): acts as the team itself."""

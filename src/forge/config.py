@@ -57,6 +57,11 @@ class Settings:
     # Edges (docs/edge.md): live while their heartbeat is younger than the lease; a purge
     # job fails when a live edge has not applied it within the purge timeout.
     edge_lease_seconds: int = 5
+    edge_origin_timeout: float = 30.0
+    edge_connect_timeout: float = 5.0
+    # The edge (forge.edge): its port inside `forge serve`, its cache's byte bound.
+    edge_port: int = 8081
+    edge_cache_bytes: int = 256 * 1024 * 1024
     purge_timeout_seconds: int = 30
 
     @property
@@ -90,6 +95,19 @@ def _switch(env: Mapping[str, str], name: str) -> bool | None:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigError(name, f"expected on, off or auto, got {raw!r}")
+
+
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(name, f"must be a positive number of seconds, got {raw}")
+    return value
 
 
 def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
@@ -215,4 +233,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         worker_in_process=_switch(env, "FORGE_WORKER_IN_PROCESS"),
         edge_lease_seconds=_positive_int(env, "FORGE_EDGE_LEASE_SECONDS", 5),
         purge_timeout_seconds=_positive_int(env, "FORGE_PURGE_TIMEOUT_SECONDS", 30),
+        edge_port=_positive_int(env, "FORGE_EDGE_PORT", 8081),
+        edge_cache_bytes=_positive_int(env, "FORGE_EDGE_CACHE_BYTES", 256 * 1024 * 1024),
+        edge_origin_timeout=_positive_seconds(env, "FORGE_EDGE_ORIGIN_TIMEOUT", 30.0),
+        edge_connect_timeout=_positive_seconds(env, "FORGE_EDGE_CONNECT_TIMEOUT", 5.0),
     )

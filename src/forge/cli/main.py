@@ -111,11 +111,17 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes to run")] = 1,
+    edge_port: Annotated[
+        int | None,
+        typer.Option("--edge-port", help="The edge's port (default FORGE_EDGE_PORT or 8081)"),
+    ] = None,
 ) -> None:
-    """Serve the API (several processes with --workers; each runs one query at a time)."""
+    """Serve the API and an edge (several API processes with --workers; each runs one query
+    at a time)."""
     import uvicorn
 
     from forge import logs
+    from forge.edge import runner
 
     settings = settings_or_exit()
     database = database_or_exit(settings)
@@ -125,10 +131,9 @@ def serve(
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
     application = _app_or_exit(settings, database)
-    console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
     if settings.runs_worker_in_process:
         console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
-    uvicorn.run(
+    config = uvicorn.Config(
         # With several workers each process builds its own app; this one only checked it.
         application if workers == 1 else "forge.app:worker_app",
         factory=workers > 1,
@@ -141,3 +146,35 @@ def serve(
         loop="uvloop",
         http="httptools",
     )
+    edge_port = settings.edge_port if edge_port is None else edge_port
+    console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
+    if workers == 1:
+        runner.serve_with_api(
+            config, settings, database, host, edge_port, application.state.notifier
+        )
+    else:
+        runner.serve_workers_with_edge(config, host, edge_port)
+
+
+@app.command()
+def edge(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8081,
+) -> None:
+    """Run an edge (the caching reverse proxy) as its own process."""
+    import uvloop
+
+    from forge import logs
+    from forge.edge import runner
+
+    settings = settings_or_exit()
+    database = database_or_exit(settings)
+    if settings.is_sqlite:
+        migrations.upgrade(database)
+    elif not migrations.is_current(database):
+        fail("the database schema is not at the newest revision; run `forge migrate` first")
+    logs.configure()
+    try:
+        uvloop.run(runner.serve_forever(settings, database, host, port))
+    except OSError as err:
+        fail(f"cannot listen on {host}:{port}: {err.strerror}")

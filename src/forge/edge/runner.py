@@ -1,0 +1,135 @@
+"""Starting and stopping an edge: on its own (`forge edge`) or beside the API (`forge serve`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import uvicorn
+
+from forge.config import Settings
+from forge.db import Database
+from forge.edge.agent import Agent
+from forge.edge.origin import OriginPool
+from forge.edge.protocol import EdgeProtocol
+from forge.edge.runtime import Edge
+from forge.edge.store import Store
+from forge.notify import Notifier
+
+log = logging.getLogger("forge.edge")
+
+
+@dataclass
+class RunningEdge:
+    edge: Edge
+    agent: Agent
+    server: asyncio.Server
+    address: str
+
+    async def stop(self) -> None:
+        self.server.close()
+        for conn in list(self.edge.connections):
+            conn.close()
+        await self.server.wait_closed()
+        await self.agent.stop()
+        await self.edge.aclose()
+
+
+async def start_edge(
+    settings: Settings,
+    database: Database,
+    host: str,
+    port: int,
+    notifier: Notifier | None = None,
+) -> RunningEdge:
+    """Bind, register and load the configuration; serving once this returns."""
+    edge = Edge(
+        Store(settings.edge_cache_bytes),
+        OriginPool(settings.edge_connect_timeout, settings.edge_origin_timeout),
+        float(settings.edge_lease_seconds),
+    )
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: EdgeProtocol(edge), host, port, reuse_address=True, backlog=1024
+    )
+    bound = server.sockets[0].getsockname()
+    address = f"http://{host}:{bound[1]}"
+    agent = Agent(
+        edge,
+        database,
+        name=f"{socket.gethostname()}:{bound[1]}",
+        address=address,
+        notifier=notifier,
+    )
+    try:
+        await agent.start()
+    except BaseException:
+        server.close()
+        raise
+    return RunningEdge(edge, agent, server, address)
+
+
+async def serve_forever(settings: Settings, database: Database, host: str, port: int) -> None:
+    """`forge edge`: run until SIGINT or SIGTERM, then deregister."""
+    running = await start_edge(settings, database, host, port)
+    print(f"Forge edge listening on {running.address}", flush=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    await running.stop()
+
+
+def serve_with_api(
+    config: uvicorn.Config,
+    settings: Settings,
+    database: Database,
+    host: str,
+    edge_port: int,
+    notifier: Notifier | None,
+) -> None:
+    """`forge serve` with one process: the API and the edge on one event loop."""
+    import uvloop
+
+    uvloop.run(_api_and_edge(config, settings, database, host, edge_port, notifier))
+
+
+async def _api_and_edge(
+    config: uvicorn.Config,
+    settings: Settings,
+    database: Database,
+    host: str,
+    edge_port: int,
+    notifier: Notifier | None,
+) -> None:
+    running = await start_edge(settings, database, host, edge_port, notifier)
+    print(f"Forge edge listening on {running.address}", flush=True)
+    # uvicorn re-raises the signal that stopped it once it has shut down; handled here, so
+    # the edge deregisters before the process ends.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await running.stop()
+
+
+def serve_workers_with_edge(config: uvicorn.Config, host: str, edge_port: int) -> None:
+    """`forge serve --workers N`: the API processes under uvicorn's supervisor, and the edge
+    as a process of its own (one port cannot be shared by the workers' caches)."""
+    from uvicorn.supervisors import Multiprocess
+
+    command = [sys.executable, "-c", "from forge.cli.main import app; app()", "edge"]
+    edge = subprocess.Popen([*command, "--host", host, "--port", str(edge_port)])  # noqa: S603
+    try:
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        edge.terminate()
+        edge.wait(timeout=10)

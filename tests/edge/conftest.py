@@ -1,0 +1,96 @@
+"""Edge fixtures: a real origin, an environment pointing at it, and an edge on a real socket
+(its own event loop in a thread, the way `forge serve` runs one beside the API)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterator
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import uvloop
+
+from forge.config import Settings
+from forge.db import Database
+from forge.edge.runner import RunningEdge, start_edge
+from forge.notify import LocalHub, Notifier
+from forge.sites.models import Environment
+from tests.edge.origin import Origin
+from tests.factories import World
+
+T = TypeVar("T")
+
+
+class EdgeThread:
+    def __init__(self, settings: Settings, database: Database, notifier: Notifier | None) -> None:
+        self.settings = settings
+        self.database = database
+        self.notifier = notifier
+        self.loop = uvloop.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.running: RunningEdge | None = None
+
+    def start(self) -> EdgeThread:
+        self._thread.start()
+        self.running = self.call(
+            start_edge(self.settings, self.database, "127.0.0.1", 0, self.notifier)
+        )
+        return self
+
+    def call(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=30)
+
+    @property
+    def url(self) -> str:
+        assert self.running is not None
+        return self.running.address
+
+    def stop(self) -> None:
+        if self.running is not None:
+            self.call(self.running.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
+@pytest.fixture
+def origin() -> Iterator[Origin]:
+    server = Origin().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def edge_settings(settings: Settings) -> Settings:
+    return replace(settings, edge_origin_timeout=1.0, edge_connect_timeout=1.0)
+
+
+@pytest.fixture
+def hub() -> LocalHub:
+    return LocalHub()
+
+
+@pytest.fixture
+def edge(edge_settings: Settings, database: Database, hub: LocalHub) -> Iterator[EdgeThread]:
+    running = EdgeThread(edge_settings, database, hub).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def env(world: World, origin: Origin, edge: EdgeThread) -> Environment:
+    """An environment served at its hostname from the origin, known to the running edge."""
+    environment = world.hosted_environment(origin.url)
+    edge.call(edge.running.agent.reload_config())  # type: ignore[union-attr]
+    return environment
+
+
+@pytest.fixture
+def client(edge: EdgeThread, env: Environment) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=edge.url, headers={"Host": env.hostnames[0]}, timeout=10, trust_env=False
+    ) as http:
+        yield http
