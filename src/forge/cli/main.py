@@ -156,17 +156,41 @@ def serve(
         runner.serve_workers_with_edge(config, host, edge_port)
 
 
-@app.command()
+edge_app = typer.Typer(
+    help="Run an edge; `forge edge vcl` prints the VCL of a Varnish in front of one.",
+    invoke_without_command=True,
+)
+app.add_typer(edge_app, name="edge")
+
+
+@edge_app.callback()
 def edge(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8081,
+    cache: Annotated[
+        str, typer.Option("--cache", help="builtin (in memory) or varnish (in front of it)")
+    ] = "builtin",
+    varnish: Annotated[
+        str | None, typer.Option("--varnish", help="The Varnish URL its agent purges")
+    ] = None,
 ) -> None:
-    """Run an edge (the caching reverse proxy) as its own process."""
+    """Run an edge (the caching reverse proxy) as its own process; with --cache varnish, as
+    the backend of a Varnish holding the cache (its VCL: `forge edge vcl`)."""
+    if ctx.invoked_subcommand is not None:
+        return
     import uvloop
 
     from forge import logs
     from forge.edge import runner
+    from forge.edge.varnish.client import VarnishError
+    from forge.edge.varnish.runner import VarnishNotConfigured
+    from forge.notify import build_notifier
 
+    if cache not in ("builtin", "varnish"):
+        fail(f"--cache must be builtin or varnish, got {cache!r}")
+    if (cache == "varnish") != (varnish is not None):
+        fail("--cache varnish and --varnish URL go together")
     settings = settings_or_exit()
     database = database_or_exit(settings)
     if settings.is_sqlite:
@@ -174,7 +198,45 @@ def edge(
     elif not migrations.is_current(database):
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
+    notifier = build_notifier(settings.database_url)
     try:
-        uvloop.run(runner.serve_forever(settings, database, host, port))
+        uvloop.run(runner.serve_forever(settings, database, host, port, notifier, varnish))
     except OSError as err:
         fail(f"cannot listen on {host}:{port}: {err.strerror}")
+    except (VarnishNotConfigured, VarnishError) as err:
+        fail(str(err))
+    finally:
+        notifier.close()
+        database.dispose()
+
+
+@edge_app.command("vcl")
+def edge_vcl(
+    edge_host: Annotated[str, typer.Option("--edge-host", help="The edge's IP address")] = (
+        "127.0.0.1"
+    ),
+    edge_port: Annotated[int, typer.Option("--edge-port")] = 8081,
+    agent: Annotated[
+        list[str] | None,
+        typer.Option("--agent", help="Address or network purges may come from (repeatable)"),
+    ] = None,
+) -> None:
+    """Print the VCL for a Varnish in front of an edge (purge secret: FORGE_VARNISH_SECRET)."""
+    from forge.edge.varnish.vcl import VclError, VclSettings, render
+
+    settings = settings_or_exit()
+    if not settings.varnish_secret:
+        fail("FORGE_VARNISH_SECRET is not set: the VCL accepts purges only with that secret")
+    try:
+        text = render(
+            VclSettings(
+                backend_host=edge_host,
+                backend_port=edge_port,
+                secret=settings.varnish_secret,
+                agents=tuple(agent) if agent else ("127.0.0.1", "::1"),
+                origin_timeout=settings.edge_origin_timeout,
+            )
+        )
+    except VclError as err:
+        fail(str(err))
+    typer.echo(text, nl=False)

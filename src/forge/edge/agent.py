@@ -110,7 +110,9 @@ class Agent:
                 repository.read_log, self.database, self.applied_seq, LOG_BATCH
             )
             for purge in batch:
-                outcome = self.edge.store.purge(purge.environment_id, purge.selector, purge.dry_run)
+                outcome = await self.edge.apply_purge(
+                    purge.environment_id, purge.selector, purge.dry_run
+                )
                 self._unrecorded.append(repository.AppliedPurge(purge.seq, outcome, utcnow()))
                 self.applied_seq = purge.seq
             if self._unrecorded:

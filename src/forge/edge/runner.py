@@ -46,16 +46,16 @@ async def start_edge(
     host: str,
     port: int,
     notifier: Notifier | None = None,
+    edge: Edge | None = None,
 ) -> RunningEdge:
-    """Bind, register and load the configuration; serving once this returns."""
-    edge = Edge(
-        Store(settings.edge_cache_bytes),
-        OriginPool(settings.edge_connect_timeout, settings.edge_origin_timeout),
-        float(settings.edge_lease_seconds),
-    )
+    """Bind, register and load the configuration; serving once this returns. `edge`: one
+    built with another cache tier (forge.edge.varnish.tier), else the built-in cache."""
+    if edge is None:
+        edge = Edge(Store(settings.edge_cache_bytes), origin_pool(settings), edge_lease(settings))
+    built = edge
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: EdgeProtocol(edge), host, port, reuse_address=True, backlog=1024
+        lambda: EdgeProtocol(built), host, port, reuse_address=True, backlog=1024
     )
     bound = server.sockets[0].getsockname()
     address = f"http://{host}:{bound[1]}"
@@ -74,9 +74,30 @@ async def start_edge(
     return RunningEdge(edge, agent, server, address)
 
 
-async def serve_forever(settings: Settings, database: Database, host: str, port: int) -> None:
-    """`forge edge`: run until SIGINT or SIGTERM, then deregister."""
-    running = await start_edge(settings, database, host, port)
+def origin_pool(settings: Settings) -> OriginPool:
+    return OriginPool(settings.edge_connect_timeout, settings.edge_origin_timeout)
+
+
+def edge_lease(settings: Settings) -> float:
+    return float(settings.edge_lease_seconds)
+
+
+async def serve_forever(
+    settings: Settings,
+    database: Database,
+    host: str,
+    port: int,
+    notifier: Notifier | None = None,
+    varnish_url: str | None = None,
+) -> None:
+    """`forge edge`: run until SIGINT or SIGTERM, then deregister. With `varnish_url`, the
+    edge is the backend of that Varnish, which holds the cache (forge.edge.varnish)."""
+    if varnish_url is None:
+        running = await start_edge(settings, database, host, port, notifier)
+    else:
+        from forge.edge.varnish.runner import start_behind_varnish
+
+        running = await start_behind_varnish(settings, database, host, port, varnish_url, notifier)
     print(f"Forge edge listening on {running.address}", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -19,7 +19,7 @@ from forge.edge.config import EdgeConfig, EnvConfig
 from forge.edge.origin import OriginError, OriginPool
 from forge.edge.relay import Relay
 from forge.edge.request import Request
-from forge.edge.store import Entry, Store
+from forge.edge.store import Entry, PurgeOutcome, Selector, Store
 
 log = logging.getLogger("forge.edge")
 
@@ -85,6 +85,11 @@ class Edge:
                 ],
             }
         return published
+
+    async def apply_purge(self, env_id: str, selector: Selector, dry_run: bool) -> PurgeOutcome:
+        """One purge of the log applied to this edge's cache tier (the built-in store here;
+        forge.edge.varnish.tier applies it to Varnish)."""
+        return self.store.purge(env_id, selector, dry_run)
 
     def bypassing(self, now: float) -> bool:
         return now - self.last_contact > self.lease
