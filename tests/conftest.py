@@ -6,11 +6,12 @@ PostgreSQL gets a throw-away database per worker per run, dropped at the end.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -91,6 +92,19 @@ def app(settings: Settings, database: Database) -> FastAPI:
 def api(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, client=("198.51.100.7", 50000)) as client:
         yield client
+
+
+@pytest.fixture
+def api_with(settings: Settings, database: Database) -> Iterator[Callable[..., TestClient]]:
+    """Clients of apps with changed settings (an in-process worker, short timeouts…)."""
+    with contextlib.ExitStack() as stack:
+
+        def make(**changes: object) -> TestClient:
+            application = create_app(replace(settings, **changes), database)
+            client = TestClient(application, client=("198.51.100.7", 50000))
+            return stack.enter_context(client)
+
+        yield make
 
 
 @pytest.fixture

@@ -6,6 +6,9 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from forge.cache.models import CachePurge, Edge, EdgePurgeResult
 from forge.clock import utcnow
 from forge.db import Database
 from forge.keys import scopes as catalogue
@@ -225,3 +228,60 @@ class SecretsWorld:
         site = world.site(team)
         env = world.environment(site, "production", origin_url="https://origin.example.com")
         return cls(team=team, owner=world.owner_key(team), site=site, env=env)
+
+
+def cache_path(env: Environment, tail: str = "") -> str:
+    """The environment's cache routes (`tail`: "/purge")."""
+    return f"/v1/sites/{env.site_id}/environments/{env.id}/cache{tail}"
+
+
+@dataclass
+class Edges:
+    """Edges as the edge processes register them, written straight into their tables: the
+    control plane's tests play the edges' part (the edge's own tests run real edges)."""
+
+    database: Database
+
+    def register(
+        self,
+        name: str | None = None,
+        *,
+        heartbeat_age: timedelta = timedelta(0),
+        started_age: timedelta = timedelta(minutes=1),
+        stats: dict[str, object] | None = None,
+    ) -> Edge:
+        now = utcnow()
+        with self.database.session() as session:
+            edge = Edge(
+                name=name or unique("edge"),
+                address="127.0.0.1:8081",
+                started_at=now - started_age,
+                heartbeat_at=now - heartbeat_age,
+                stats=stats or {},
+            )
+            session.add(edge)
+            session.flush()
+            return edge
+
+    def heartbeat(self, edge: Edge, age: timedelta = timedelta(0)) -> None:
+        with self.database.session() as session:
+            session.get_one(Edge, edge.id).heartbeat_at = utcnow() - age
+
+    def apply(
+        self, edge: Edge, seq: int, matched: int = 0, evicted: int = 0, marked_stale: int = 0
+    ) -> None:
+        with self.database.session() as session:
+            session.add(
+                EdgePurgeResult(
+                    edge_id=edge.id,
+                    purge_seq=seq,
+                    matched=matched,
+                    evicted=evicted,
+                    marked_stale=marked_stale,
+                )
+            )
+            session.get_one(Edge, edge.id).applied_seq = seq
+
+    def seq_of(self, job_id: str) -> int:
+        with self.database.session() as session:
+            return session.scalars(select(CachePurge.seq).where(CachePurge.job_id == job_id)).one()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from forge.jobs.worker import Worker, in_background
 from forge.keys import usage
 from forge.keys.routes import router as keys_router
 from forge.notify import build_notifier
+from forge.notify_pg import PostgresNotifier
 from forge.ratelimit.routes import router as ratelimit_router
 from forge.ratelimit.service import build_limiter
 from forge.secret_scanning.routes import router as secret_scanning_router
@@ -70,6 +72,8 @@ async def _worker_in_process(state: Any) -> AsyncIterator[None]:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app.state
+    if isinstance(state.notifier, PostgresNotifier):
+        await asyncio.to_thread(state.notifier.start)
     try:
         async with (
             usage.flushing(state.database, state.usage, state.settings.key_usage_flush_seconds),

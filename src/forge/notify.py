@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 JOB_FINISHED = "job.finished"
 PURGE_APPENDED = "cache.purge_appended"
@@ -76,7 +76,7 @@ def publish_after_commit(
     waiter woken by it always finds the change in the database."""
     if not event.contains(session, "after_commit", _publish_pending):
         event.listen(session, "after_commit", _publish_pending)
-        event.listen(session, "after_rollback", _drop_pending)
+        event.listen(session, "after_soft_rollback", _drop_pending)
     session.info.setdefault(_PENDING, []).append((notifier, channel, message))
 
 
@@ -85,8 +85,9 @@ def _publish_pending(session: Session) -> None:
         notifier.publish(channel, message)
 
 
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _drop_pending(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:  # the whole transaction, not a savepoint inside it
+        session.info.pop(_PENDING, None)
 
 
 def build_notifier(database_url: str) -> Notifier:

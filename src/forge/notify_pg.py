@@ -24,6 +24,7 @@ from forge.notify import CHANNELS, Listener, LocalHub
 log = logging.getLogger("forge.notify")
 
 RECONNECT_SECONDS = 1.0
+READY_TIMEOUT_SECONDS = 5.0
 _STOP = ("", "")
 
 
@@ -40,18 +41,19 @@ class PostgresNotifier:
         self._outbox: queue.Queue[tuple[str, str]] = queue.Queue()
         self._sender_pid: int | None = None
         self._stopping = threading.Event()
+        self._listening = threading.Event()
         self._started = False
         self._start_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     def publish(self, channel: str, message: str = "") -> None:
-        self._start()
+        self.start()
         self._hub.publish(channel, message)
         self._outbox.put((channel, message))
 
     @contextmanager
     def listen(self, channel: str) -> Iterator[Listener]:
-        self._start()
+        self.start()
         with self._hub.listen(channel) as listener:
             yield listener
 
@@ -61,18 +63,22 @@ class PostgresNotifier:
         for thread in self._threads:
             thread.join(timeout=5)
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Open the connections (once); returns when LISTEN is in force, so nothing sent after
+        it is missed, or after a few seconds with the database unreachable (then the waiters
+        fall back on their polls until it is back)."""
         if self._started:
             return
         with self._start_lock:
             if self._started:
                 return
-            self._started = True
             for target in (self._listen_forever, self._send_forever):
                 thread = threading.Thread(target=target, name=f"forge-{target.__name__}")
                 thread.daemon = True
                 thread.start()
                 self._threads.append(thread)
+            self._listening.wait(READY_TIMEOUT_SECONDS)
+            self._started = True
 
     def _listen_forever(self) -> None:
         while not self._stopping.is_set():
@@ -80,6 +86,7 @@ class PostgresNotifier:
                 with psycopg.connect(self._url, autocommit=True) as connection:
                     for channel in CHANNELS:
                         connection.execute(f'LISTEN "{channel}"')
+                    self._listening.set()
                     while not self._stopping.is_set():
                         for note in connection.notifies(timeout=0.5):
                             if note.pid != self._sender_pid:
