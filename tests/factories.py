@@ -11,11 +11,10 @@ from sqlalchemy import select
 from forge.cache.models import CachePurge, Edge, EdgePurgeResult
 from forge.clock import utcnow
 from forge.db import Database
+from forge.jobs.models import Job
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
-from forge.cache.models import CachePurge
-from forge.jobs.models import Job
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.tenancy import service as tenancy
 from forge.tenancy.models import Client, Membership, Project, Team
@@ -129,9 +128,11 @@ class World:
         hostnames: list[str] | None = None,
         default_ttl: int = 0,
         max_object_bytes: int = 8 * 1024 * 1024,
+        team: Team | None = None,
     ) -> Environment:
-        """An environment of a new team's site, served by the edge at its hostnames."""
-        site = self.site(self.team())
+        """An environment of a new site (of a new team unless given), served by the edge at
+        its hostnames."""
+        site = self.site(team or self.team())
         with self.database.session() as session:
             env = Environment(
                 site_id=site.id,

@@ -32,6 +32,8 @@ from forge.notify import build_notifier
 from forge.notify_pg import PostgresNotifier
 from forge.ratelimit.routes import router as ratelimit_router
 from forge.ratelimit.service import build_limiter
+from forge.redirects import routes as redirect_routes
+from forge.redirects.routes import router as redirects_router
 from forge.secret_scanning.routes import router as secret_scanning_router
 from forge.secrets import compat_routes, masterkey
 from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES, compat_error
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         keys_router,
         audit_router,
         secrets_router,
+        redirects_router,
         deployments_router,
         ratelimit_router,
         secret_scanning_router,
@@ -124,7 +127,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
     fastpath = FastPath([*routers, health.router, compat_routes.router])
     app.add_middleware(
-        ContractMiddleware, max_body_bytes=settings.max_body_bytes, fastpath=fastpath
+        ContractMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        fastpath=fastpath,
+        body_limits=(redirect_routes.BODY_LIMIT,),
     )
     return app
 

@@ -58,15 +58,15 @@ class Settings:
     # Edges (docs/edge.md): live while their heartbeat is younger than the lease; a purge
     # job fails when a live edge has not applied it within the purge timeout.
     edge_lease_seconds: int = 5
-    edge_origin_timeout: float = 30.0
-    edge_connect_timeout: float = 5.0
-    # The edge (forge.edge): its port inside `forge serve`, its cache's byte bound.
-    edge_port: int = 8081
-    edge_cache_bytes: int = 256 * 1024 * 1024
     purge_timeout_seconds: int = 30
     # The secret the edge's agent sends with its purges to a Varnish in front of it
     # (`forge edge --cache varnish`; the same value is in the VCL `forge edge vcl` prints).
     varnish_secret: str | None = field(default=None, repr=False)
+    # The edge's port inside `forge serve`, its cache's byte bound, its origin timeouts.
+    edge_port: int = 8081
+    edge_cache_bytes: int = 256 * 1024 * 1024
+    edge_origin_timeout: float = 30.0
+    edge_connect_timeout: float = 5.0
 
     @property
     def runs_worker_in_process(self) -> bool:
@@ -90,17 +90,6 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _switch(env: Mapping[str, str], name: str) -> bool | None:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "auto"):
-        return None
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(name, f"expected on, off or auto, got {raw!r}")
-
-
 def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -112,6 +101,17 @@ def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> floa
     if not value > 0 or value == float("inf"):
         raise ConfigError(name, f"must be a positive number of seconds, got {raw}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"expected on, off or auto, got {raw!r}")
 
 
 def _varnish_secret(env: Mapping[str, str]) -> str | None:
@@ -241,14 +241,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=env.get("FORGE_REDIS_PREFIX", "").strip() or "forge:",
         secret_scanning_keys=_secret_scanning_keys(env),
         key_usage_flush_seconds=_positive_int(env, "FORGE_KEY_USAGE_FLUSH_SECONDS", 5),
+        edge_port=_positive_int(env, "FORGE_EDGE_PORT", 8081),
+        edge_cache_bytes=_positive_int(env, "FORGE_EDGE_CACHE_BYTES", 256 * 1024 * 1024),
+        edge_origin_timeout=_positive_seconds(env, "FORGE_EDGE_ORIGIN_TIMEOUT", 30.0),
+        edge_connect_timeout=_positive_seconds(env, "FORGE_EDGE_CONNECT_TIMEOUT", 5.0),
         job_lease_seconds=_positive_int(env, "FORGE_JOB_LEASE_SECONDS", 15),
         worker_concurrency=_positive_int(env, "FORGE_WORKER_CONCURRENCY", 8),
         worker_in_process=_switch(env, "FORGE_WORKER_IN_PROCESS"),
         edge_lease_seconds=_positive_int(env, "FORGE_EDGE_LEASE_SECONDS", 5),
         purge_timeout_seconds=_positive_int(env, "FORGE_PURGE_TIMEOUT_SECONDS", 30),
         varnish_secret=_varnish_secret(env),
-        edge_port=_positive_int(env, "FORGE_EDGE_PORT", 8081),
-        edge_cache_bytes=_positive_int(env, "FORGE_EDGE_CACHE_BYTES", 256 * 1024 * 1024),
-        edge_origin_timeout=_positive_seconds(env, "FORGE_EDGE_ORIGIN_TIMEOUT", 30.0),
-        edge_connect_timeout=_positive_seconds(env, "FORGE_EDGE_CONNECT_TIMEOUT", 5.0),
     )

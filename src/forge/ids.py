@@ -18,6 +18,7 @@ PREFIXES = frozenset(
         "sec",
         "secv",
         "edge",
+        "rdv",
     }
 )
 

@@ -8,6 +8,7 @@ from forge.idempotency.models import IdempotencyRecord
 from forge.jobs.models import Job
 from forge.keys.models import ApiKey, KeySecret
 from forge.ratelimit.models import RateLimitOverride
+from forge.redirects.models import RedirectSet, RedirectVersion
 from forge.secrets.models import MasterKeyCheck, Secret, SecretVersion
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.tenancy.models import Client, Membership, Project, Team
@@ -32,6 +33,8 @@ __all__ = [
     "Membership",
     "Project",
     "RateLimitOverride",
+    "RedirectSet",
+    "RedirectVersion",
     "Secret",
     "SecretVersion",
     "Site",

@@ -120,3 +120,28 @@ def client(edge: EdgeThread, env: Environment) -> Iterator[httpx.Client]:
         base_url=edge.url, headers={"Host": env.hostnames[0]}, timeout=10, trust_env=False
     ) as http:
         yield http
+
+
+def wait_for(condition: Any, what: str, deadline: float = 10.0) -> None:
+    """Wait on a condition with a generous deadline (never a bare sleep)."""
+    import time
+
+    end = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def purge(world: World, edge: EdgeThread, hub: LocalHub, env: Environment) -> Any:
+    """Append a purge of `env` to the log, wake the edge, and wait until it applied it."""
+    from forge.notify import PURGE_APPENDED
+
+    def apply(dry_run: bool = False, target: Environment | None = None, **selector: Any) -> int:
+        seq = world.purge(target or env, dry_run=dry_run, **selector)
+        hub.publish(PURGE_APPENDED)
+        agent = edge.running.agent  # type: ignore[union-attr]
+        wait_for(lambda: agent.applied_seq >= seq and not agent._unrecorded, f"purge {seq}")
+        return seq
+
+    return apply

@@ -54,9 +54,7 @@ class Origin:
                     time.sleep(answer.delay)
                 self.send_response(answer.status)
                 pairs = (
-                    answer.headers.items()
-                    if isinstance(answer.headers, dict)
-                    else answer.headers
+                    answer.headers.items() if isinstance(answer.headers, dict) else answer.headers
                 )
                 for name, value in pairs:
                     self.send_header(name, value)

@@ -131,8 +131,6 @@ def serve(
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
     application = _app_or_exit(settings, database)
-    if settings.runs_worker_in_process:
-        console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
     config = uvicorn.Config(
         # With several workers each process builds its own app; this one only checked it.
         application if workers == 1 else "forge.app:worker_app",
@@ -148,6 +146,8 @@ def serve(
     )
     edge_port = settings.edge_port if edge_port is None else edge_port
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
+    if settings.runs_worker_in_process:
+        console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
     if workers == 1:
         runner.serve_with_api(
             config, settings, database, host, edge_port, application.state.notifier
@@ -185,7 +185,6 @@ def edge(
     from forge.edge import runner
     from forge.edge.varnish.client import VarnishError
     from forge.edge.varnish.runner import VarnishNotConfigured
-    from forge.notify import build_notifier
 
     if cache not in ("builtin", "varnish"):
         fail(f"--cache must be builtin or varnish, got {cache!r}")
@@ -198,15 +197,13 @@ def edge(
     elif not migrations.is_current(database):
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
-    notifier = build_notifier(settings.database_url)
     try:
-        uvloop.run(runner.serve_forever(settings, database, host, port, notifier, varnish))
+        uvloop.run(runner.serve_forever(settings, database, host, port, varnish))
     except OSError as err:
         fail(f"cannot listen on {host}:{port}: {err.strerror}")
     except (VarnishNotConfigured, VarnishError) as err:
         fail(str(err))
     finally:
-        notifier.close()
         database.dispose()
 
 

@@ -109,6 +109,8 @@ class Agent:
             batch = await asyncio.to_thread(
                 repository.read_log, self.database, self.applied_seq, LOG_BATCH
             )
+            if batch and batch[0].seq > self.applied_seq + 1:
+                await self._drop_cache_if_trimmed()
             for purge in batch:
                 outcome = await self.edge.apply_purge(
                     purge.environment_id, purge.selector, purge.dry_run
@@ -120,6 +122,17 @@ class Agent:
             if len(batch) < LOG_BATCH:
                 self.edge.last_contact = max(self.edge.last_contact, asked_at)
                 return
+
+    async def _drop_cache_if_trimmed(self) -> None:
+        """Purges older than 30 days are deleted with their jobs: an edge that slept through
+        some of them cannot know what they named, so it forgets everything."""
+        oldest = await asyncio.to_thread(repository.oldest_seq, self.database)
+        if oldest > self.applied_seq + 1:
+            dropped = self.edge.store.clear()
+            log.warning(
+                "purges this edge missed were trimmed from the log; cache dropped",
+                extra={"edge": self.edge_id, "entries": dropped, "applied_seq": self.applied_seq},
+            )
 
     async def _record(self) -> None:
         applied = list(self._unrecorded)

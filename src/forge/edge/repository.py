@@ -3,18 +3,22 @@ per-purge proof. Plain synchronous units of work; the edge runs each in a thread
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 
+import forge.models  # noqa: F401  (every table, so foreign keys resolve in an edge-only process)
 from forge.audit import service as audit
 from forge.cache.models import CachePurge, Edge, EdgePurgeResult
 from forge.clock import utcnow
 from forge.db import Database
-from forge.edge.config import EdgeConfig, EnvConfig
+from forge.edge.config import EdgeConfig, EnvConfig, Redirector
 from forge.edge.store import PurgeOutcome, Selector
+from forge.redirects import service as redirects
+from forge.redirects.engine import CompiledRules
+from forge.redirects.models import RedirectSet
 from forge.sites.models import Environment, EnvironmentHostname, Site
 
 
@@ -96,7 +100,24 @@ def load_config(database: Database) -> EdgeConfig:
                 max_object_bytes=max_object_bytes,
             )
         hosts[hostname.encode()] = env
+    if envs:
+        with database.session() as session:
+            rule_sets = redirects.compiled_rule_sets(session, list(envs))
+        for env_id, (version, rules) in rule_sets.items():
+            if len(rules):
+                envs[env_id] = replace(
+                    envs[env_id], redirects=_redirector(rules), redirects_version=str(version)
+                )
+        hosts = {host: envs[env.id] for host, env in hosts.items()}
     return EdgeConfig(hosts=hosts)
+
+
+def _redirector(rules: CompiledRules) -> Redirector:
+    def redirect(path: str, query: str) -> tuple[int, str] | None:
+        found = rules.match(path, query)
+        return None if found is None else (found.status, found.location)
+
+    return redirect
 
 
 def config_probe(database: Database) -> tuple[Any, ...]:
@@ -106,7 +127,10 @@ def config_probe(database: Database) -> tuple[Any, ...]:
             select(func.count(), func.max(Environment.updated_at)).select_from(Environment)
         ).one()
         hostnames = session.scalar(select(func.count()).select_from(EnvironmentHostname))
-    return (*envs, hostnames)
+        rule_sets = session.execute(
+            select(func.count(), func.max(RedirectSet.updated_at)).select_from(RedirectSet)
+        ).one()
+    return (*envs, hostnames, *rule_sets)
 
 
 def read_log(database: Database, after_seq: int, limit: int) -> list[LoggedPurge]:
@@ -123,6 +147,11 @@ def read_log(database: Database, after_seq: int, limit: int) -> list[LoggedPurge
         LoggedPurge(seq, env_id, Selector.from_json(selector or {}), dry_run)
         for seq, env_id, selector, dry_run in rows
     ]
+
+
+def oldest_seq(database: Database) -> int:
+    with database.session() as session:
+        return session.scalar(select(func.coalesce(func.min(CachePurge.seq), 0))) or 0
 
 
 def record_applied(database: Database, edge_id: str, applied: list[AppliedPurge]) -> None:

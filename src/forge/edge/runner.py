@@ -19,7 +19,7 @@ from forge.edge.origin import OriginPool
 from forge.edge.protocol import EdgeProtocol
 from forge.edge.runtime import Edge
 from forge.edge.store import Store
-from forge.notify import Notifier
+from forge.notify import Notifier, build_notifier
 
 log = logging.getLogger("forge.edge")
 
@@ -83,15 +83,26 @@ def edge_lease(settings: Settings) -> float:
 
 
 async def serve_forever(
+    settings: Settings, database: Database, host: str, port: int, varnish_url: str | None = None
+) -> None:
+    """`forge edge`: run until SIGINT or SIGTERM, then deregister. Woken by LISTEN/NOTIFY on
+    PostgreSQL; on SQLite by its polls alone. With `varnish_url`, the edge is the backend of
+    that Varnish, which holds the cache (forge.edge.varnish)."""
+    notifier = build_notifier(settings.database_url)
+    try:
+        await _serve_until_signalled(settings, database, host, port, notifier, varnish_url)
+    finally:
+        notifier.close()
+
+
+async def _serve_until_signalled(
     settings: Settings,
     database: Database,
     host: str,
     port: int,
-    notifier: Notifier | None = None,
-    varnish_url: str | None = None,
+    notifier: Notifier,
+    varnish_url: str | None,
 ) -> None:
-    """`forge edge`: run until SIGINT or SIGTERM, then deregister. With `varnish_url`, the
-    edge is the backend of that Varnish, which holds the cache (forge.edge.varnish)."""
     if varnish_url is None:
         running = await start_edge(settings, database, host, port, notifier)
     else:

@@ -69,11 +69,11 @@ class Edge:
         recount = now - self._tags_counted_at >= TOP_TAGS_SECONDS
         if recount:
             self._tags_counted_at = now
-        published: dict[str, Any] = {}
+        environments: dict[str, Any] = {}
         for env_id, counters in self.store.counters.items():
             if recount:
                 self._top_tags[env_id] = self.store.top_tags(env_id)
-            published[env_id] = {
+            environments[env_id] = {
                 "entries": dict(counters.entries),
                 "bytes": dict(counters.bytes),
                 "hits": counters.hits,
@@ -84,7 +84,7 @@ class Edge:
                     {"tag": tag, "entries": count} for tag, count in self._top_tags.get(env_id, [])
                 ],
             }
-        return published
+        return {"environments": environments}
 
     async def apply_purge(self, env_id: str, selector: Selector, dry_run: bool) -> PurgeOutcome:
         """One purge of the log applied to this edge's cache tier (the built-in store here;

@@ -241,6 +241,13 @@ class Store:
             else:
                 self.variants[entry.primary] = (names, count - 1)
 
+    def clear(self) -> int:
+        """Drop every entry (hits and misses are kept); how many there were."""
+        dropped = len(self.entries)
+        for entry in list(self.entries.values()):
+            self._remove(entry)
+        return dropped
+
     def forget_variants(self, primary: bytes) -> None:
         """The origin stopped varying this key: look it up without Vary from now on."""
         self.variants.pop(primary, None)

@@ -168,7 +168,10 @@ def Scoped(
             raise
         access.bucket = bucket_for(request.method, bucket)
         request.state.access = access
-        answered = await idempotency.stored_answer(request, access)
+        # A POST spending `read` is a query (the redirect test call): it changes nothing, so
+        # its Idempotency-Key is ignored, never stored.
+        stored = access.bucket not in ("read", "free")
+        answered = await idempotency.stored_answer(request, access) if stored else None
         await ratelimits.spend(request, access.principal, "read" if answered else access.bucket)
         if answered is not None:
             raise answered
@@ -176,7 +179,8 @@ def Scoped(
             resolver(access, request.path_params)
         if scope is not None:
             access.principal.require(scope)
-        idempotency.claim(request, access)
+        if stored:
+            idempotency.claim(request, access)
         return access
 
     # Read by forge.http.openapi to document each operation's scope and bucket.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -75,11 +76,33 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """A route whose bodies may be larger (or must be smaller) than the global limit."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+
+
 class ContractMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, fastpath: FastPath) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        fastpath: FastPath,
+        body_limits: tuple[BodyLimit, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.fastpath = fastpath
+        self.body_limits = body_limits
+
+    def _body_limit(self, scope: Scope) -> int:
+        for limit in self.body_limits:
+            if scope["method"] == limit.method and limit.path.fullmatch(scope["path"]):
+                return limit.max_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -144,10 +167,11 @@ class ContractMiddleware:
             raise InvalidRequest(_CREDENTIALS_ELSEWHERE.format(where="query string"))
         if scope["method"] not in BODY_METHODS:
             return receive
+        max_bytes = self._body_limit(scope)
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(f"Request bodies are limited to {self.max_body_bytes} bytes.")
-        body = await self._read_body(receive)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise PayloadTooLarge(f"Request bodies are limited to {max_bytes} bytes here.")
+        body = await self._read_body(receive, max_bytes)
         if body.strip():
             if not _is_json(headers.get("content-type", "")):
                 raise UnsupportedMediaType(
@@ -170,7 +194,8 @@ class ContractMiddleware:
 
         return replay
 
-    async def _read_body(self, receive: Receive) -> bytes:
+    @staticmethod
+    async def _read_body(receive: Receive, max_bytes: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -179,8 +204,8 @@ class ContractMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                raise PayloadTooLarge(f"Request bodies are limited to {self.max_body_bytes} bytes.")
+            if size > max_bytes:
+                raise PayloadTooLarge(f"Request bodies are limited to {max_bytes} bytes here.")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break

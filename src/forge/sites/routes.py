@@ -9,6 +9,8 @@ from fastapi import APIRouter
 from forge.http.auth import Access, Scoped
 from forge.http.envelope import Envelope, ListEnvelope, Page, paginate
 from forge.http.routing import ForgeRoute
+from forge.jobs.access import AppNotifier
+from forge.notify import CONFIG_CHANGED, publish_after_commit
 from forge.schemas import Deleted
 from forge.sites import service
 from forge.sites.access import (
@@ -65,9 +67,10 @@ async def update_site(access: SiteWrite, body: SiteUpdate) -> Envelope[SiteOut]:
 
 
 @router.delete("/{site}", summary="Delete a site and its environments")
-async def delete_site(access: SiteWrite) -> Envelope[Deleted]:
+async def delete_site(access: SiteWrite, notifier: AppNotifier) -> Envelope[Deleted]:
     site_id = site_of(access).id
     service.delete_site(access.session, site_id)
+    publish_after_commit(access.session, notifier, CONFIG_CHANGED, site_id)
     return Envelope(data=Deleted(id=site_id))
 
 
@@ -80,9 +83,10 @@ async def list_environments(access: EnvsRead, page: Page) -> ListEnvelope[Enviro
 
 @router.post("/{site}/environments", status_code=201, summary="Create an environment")
 async def create_environment(
-    access: EnvsCreate, body: EnvironmentCreate
+    access: EnvsCreate, notifier: AppNotifier, body: EnvironmentCreate
 ) -> Envelope[EnvironmentOut]:
     env = service.create_environment(access.session, access.principal, site_of(access), body)
+    publish_after_commit(access.session, notifier, CONFIG_CHANGED, env.id)
     return Envelope(data=EnvironmentOut.model_validate(env))
 
 
@@ -92,13 +96,18 @@ async def get_environment(access: EnvRead) -> Envelope[EnvironmentOut]:
 
 
 @router.patch("/{site}/environments/{env}", summary="Update an environment")
-async def update_environment(access: EnvWrite, body: EnvironmentUpdate) -> Envelope[EnvironmentOut]:
+async def update_environment(
+    access: EnvWrite, notifier: AppNotifier, body: EnvironmentUpdate
+) -> Envelope[EnvironmentOut]:
     env = service.update_environment(access.session, site_of(access), environment_of(access), body)
+    if {"hostnames", "origin_url"} & body.model_fields_set:
+        publish_after_commit(access.session, notifier, CONFIG_CHANGED, env.id)
     return Envelope(data=EnvironmentOut.model_validate(env))
 
 
 @router.delete("/{site}/environments/{env}", summary="Delete an environment")
-async def delete_environment(access: EnvWrite) -> Envelope[Deleted]:
+async def delete_environment(access: EnvWrite, notifier: AppNotifier) -> Envelope[Deleted]:
     env = environment_of(access)
     service.delete_environment(access.session, env)
+    publish_after_commit(access.session, notifier, CONFIG_CHANGED, env.id)
     return Envelope(data=Deleted(id=env.id))

@@ -1,0 +1,213 @@
+"""The grammar of a rule's `from` and `to`, and the one normalisation of paths used for matching.
+
+Pure: no HTTP, no database. `engine` compiles what this module parses; `validation` reports
+what it refuses, each problem with the rule's field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
+
+# RFC 3986 pchar without "%": these stay as they are; everything else is percent-encoded.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+# A query keeps its own escapes and may also hold "/" and "?"; anything else is encoded.
+_QUERY_SAFE = "!$&'()*+,;=:@/?%"
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_UNSAFE_CHAR = re.compile(r"[\x00-\x20\x7f]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
+SPLAT = "splat"
+
+
+class RuleSyntaxError(ValueError):
+    """A `from` or `to` the grammar refuses; `field` is "from" or "to"."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _canonical_segment(segment: str) -> str:
+    return quote_from_bytes(unquote_to_bytes(segment), safe=_SEGMENT_SAFE)
+
+
+def canonical_path(path: str) -> str:
+    """The form paths are compared in: escapes decoded where harmless, the rest upper-case
+    percent-encoded (an encoded "/" stays encoded), trailing slashes dropped ("/" stays "/")."""
+    if not _PLAIN_PATH.fullmatch(path):
+        path = "/".join(_canonical_segment(s) for s in path.split("/"))
+    if not path.startswith("/"):
+        path = "/" + path
+    return path.rstrip("/") or "/"
+
+
+def split_segments(canonical: str) -> list[str]:
+    """ "/" has no segments; "/a//b" has three ("a", "", "b")."""
+    return [] if canonical == "/" else canonical[1:].split("/")
+
+
+def safe_query(query: str) -> str:
+    """The incoming query as it may go into a Location header: existing escapes kept, any
+    character a URL cannot carry percent-encoded."""
+    return query if _PLAIN_QUERY.fullmatch(query) else quote(query, safe=_QUERY_SAFE)
+
+
+def query_key(pair: str) -> bytes:
+    return unquote_to_bytes(pair.split("=", 1)[0].replace("+", " "))
+
+
+def merge_query(target_query: str, incoming: str) -> str:
+    """The incoming query kept, merged with the target's; the target's keys win on a clash."""
+    if not incoming:
+        return target_query
+    if not target_query:
+        return incoming
+    taken = {query_key(p) for p in target_query.split("&") if p}
+    kept = [p for p in incoming.split("&") if p and query_key(p) not in taken]
+    return "&".join([target_query, *kept])
+
+
+# A segment of a parsed `from`: ("", literal) for a literal in canonical form, (":", name) for
+# a placeholder. A trailing "*" is not a segment: it is `Source.wildcard`.
+Segment = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    segments: tuple[Segment, ...]
+    wildcard: bool
+
+    @property
+    def exact(self) -> bool:
+        return not self.wildcard and all(kind == "" for kind, _ in self.segments)
+
+    @property
+    def names(self) -> frozenset[str]:
+        names = {value for kind, value in self.segments if kind == ":"}
+        return frozenset(names | {SPLAT}) if self.wildcard else frozenset(names)
+
+    def path(self) -> str:
+        """The canonical path of an exact source."""
+        return "/" + "/".join(value for _, value in self.segments)
+
+    def shape(self) -> tuple[Segment, ...]:
+        """What the source matches, placeholder names aside (equal shapes are duplicates)."""
+        shape = tuple(("", v) if kind == "" else (":", "") for kind, v in self.segments)
+        return (*shape, ("*", "")) if self.wildcard else shape
+
+
+def _check_url_text(field: str, text: str) -> None:
+    if _UNSAFE_CHAR.search(text):
+        raise RuleSyntaxError(field, f"`{field}` holds a space or control character; encode it.")
+    if _BAD_ESCAPE.search(text):
+        raise RuleSyntaxError(field, f'`{field}` holds a "%" that is not a %XX escape.')
+
+
+def parse_source(text: str) -> Source:
+    if not text.startswith("/"):
+        raise RuleSyntaxError("from", '`from` must be a path starting with "/".')
+    if "?" in text or "#" in text:
+        raise RuleSyntaxError("from", "`from` matches a path only: no query or fragment.")
+    _check_url_text("from", text)
+    raw = text.rstrip("/")
+    parts = raw[1:].split("/") if raw else []
+    wildcard = bool(parts) and parts[-1] == "*"
+    if wildcard:
+        parts.pop()
+    segments: list[Segment] = []
+    for part in parts:
+        if "*" in part:
+            raise RuleSyntaxError("from", "`*` may only be the whole last segment, as in /blog/*.")
+        if part.startswith(":"):
+            segments.append((":", _placeholder_name(part[1:], segments)))
+        else:
+            segments.append(("", _canonical_segment(part)))
+    return Source(tuple(segments), wildcard)
+
+
+def _placeholder_name(name: str, before: list[Segment]) -> str:
+    if not _NAME.fullmatch(name):
+        raise RuleSyntaxError("from", f"`:{name}` is not a placeholder: use :letters_digits_.")
+    if name == SPLAT:
+        raise RuleSyntaxError("from", "`:splat` is reserved for what a trailing /* matches.")
+    if (":", name) in before:
+        raise RuleSyntaxError("from", f"`:{name}` appears twice in `from`.")
+    return name
+
+
+# A parsed template: literal text and placeholder names, alternating, literal first.
+Template = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """`to`, split where placeholders may stand (path and query) and where they may not."""
+
+    origin: str  # "scheme://authority" of an absolute target, "" for a path
+    path: Template
+    query: Template
+    fragment: str  # with its "#", or ""
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.path[1::2] + self.query[1::2])
+
+    @property
+    def on_site(self) -> bool:
+        return self.origin == ""
+
+
+def _template(text: str) -> Template:
+    return tuple(_PLACEHOLDER.split(text))
+
+
+def parse_target(text: str, names: frozenset[str] | None) -> Target:
+    """`names` are the placeholders the rule's `from` binds, any other is an error (None: a
+    `from` too broken to say, so placeholders go unchecked)."""
+    if not text:
+        raise RuleSyntaxError("to", "`to` must not be empty.")
+    _check_url_text("to", text)
+    origin, rest = _split_origin(text)
+    rest, _, fragment = rest.partition("#")
+    path, _, query = rest.partition("?")
+    target = Target(origin, _template(path), _template(query), "#" + fragment if fragment else "")
+    unknown = sorted(target.names - names) if names is not None else []
+    if unknown:
+        raise RuleSyntaxError(
+            "to",
+            f"`:{unknown[0]}` is not bound by `from` (write a literal colon as %3A).",
+        )
+    return target
+
+
+def _split_origin(text: str) -> tuple[str, str]:
+    if text.startswith("/"):
+        if text.startswith("//"):
+            raise RuleSyntaxError("to", "`to` must be a path or an http(s) URL, not //host.")
+        return "", text
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise RuleSyntaxError("to", '`to` must be a path starting with "/" or an http(s) URL.')
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if not authority or "@" in authority:
+        raise RuleSyntaxError("to", "`to` must name a host (and no user or password).")
+    return text[: len(scheme) + 3 + len(authority)], text[len(scheme) + 3 + len(authority) :]
+
+
+def target_as_source(target: Target) -> Source | None:
+    """An on-site target's path read as a source (a last `:splat` as `*`), to compare `from`
+    with `to`; None for an off-site target or a path no source could be."""
+    if not target.on_site:
+        return None
+    text = "".join(p if i % 2 == 0 else ":" + p for i, p in enumerate(target.path)).rstrip("/")
+    if text.endswith("/:" + SPLAT):
+        text = text[: -len(SPLAT) - 1] + "*"
+    try:
+        return parse_source(text or "/")
+    except RuleSyntaxError:
+        return None
