@@ -47,6 +47,9 @@ class Lookup:
 
 
 class Edge:
+    # A cache tier in front that revalidates its own copies sends conditionals worth keeping.
+    forwards_conditionals = False
+
     def __init__(self, store: Store, origins: OriginPool, lease_seconds: float) -> None:
         self.store = store
         self.origins = origins

@@ -10,6 +10,7 @@ answers dry runs, and feeds `GET …/cache` (entries, bytes, top tags) as the bu
 from __future__ import annotations
 
 import asyncio
+import time
 from time import monotonic
 
 from forge.edge import responses
@@ -20,6 +21,10 @@ from forge.edge.store import Entry, PurgeOutcome, Selector, Store, path_pattern
 from forge.edge.varnish import labels
 from forge.edge.varnish.client import VarnishClient
 from forge.edge.varnish.vcl import READY_HOST, READY_PATH
+
+# How long Varnish keeps an expired object with validators, to revalidate it with the origin
+# (the built-in cache keeps expired entries until they are evicted).
+KEEP_SECONDS = 86400
 
 
 class Mirror(Store):
@@ -42,18 +47,24 @@ class LabellingStore(Store):
 
     def put(self, entry: Entry, vary: tuple[str, ...] = ()) -> bool:
         """Label the entry's head for Varnish (it is sent once, to Varnish, never kept here)."""
-        ttl = entry.expires - entry.stored_at + entry.initial_age
+        # Varnish's beresp.ttl is what remains; an object with none is never found again,
+        # so "stale at once" (stale-while-revalidate after the origin's Age) is a millisecond.
+        remaining = max(entry.expires - entry.stored_at, 0.0)
+        ttl = max(remaining, 0.001)
+        validators = entry.etag is not None or entry.last_modified is not None
         tags = labels.object_labels(
             entry.env_id, entry.kind, entry.path, entry.tags, entry.digest.hex()
         )
         entry.head += (
-            b"xkey: %s\r\nForge-Edge-TTL: %.3f\r\nForge-Edge-Grace: %.3f\r\n"
-            b"Forge-Edge-Keep: 0\r\nForge-Edge-Env: %s\r\nForge-Edge-Type: %s\r\n"
-            b"Forge-Edge-Path: %s\r\n"
+            b"xkey: %s\r\nForge-Edge-TTL: %.3f\r\nForge-Edge-Expires: %.3f\r\n"
+            b"Forge-Edge-SWR: %.3f\r\nForge-Edge-Keep: %d\r\n"
+            b"Forge-Edge-Env: %s\r\nForge-Edge-Type: %s\r\nForge-Edge-Path: %s\r\n"
         ) % (
             " ".join(tags).encode(),
-            max(ttl, 0.0),
+            ttl,
+            time.time() + remaining,
             entry.stale_while_revalidate,
+            KEEP_SECONDS if validators else 0,
             entry.env_id.encode(),
             entry.kind.encode(),
             entry.path.encode("latin-1", "replace"),
@@ -80,6 +91,10 @@ class LabellingStore(Store):
 
 
 class VarnishEdge(Edge):
+    # Varnish strips clients' conditionals on a miss and sends its own to revalidate a kept
+    # object: those go to the origin, and its 304 back to Varnish.
+    forwards_conditionals = True
+
     def __init__(
         self,
         store: LabellingStore,
