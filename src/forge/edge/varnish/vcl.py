@@ -45,11 +45,13 @@ backend forge_edge_ready {
         .request = "GET @READY_PATH@ HTTP/1.1"
                    "Host: @READY_HOST@"
                    "Connection: close";
+        # Sick after two failed probes of three (about a second), well inside the edge's
+        # lease, and not on one slow answer of a loaded machine.
         .interval = 0.5s;
-        .timeout = 0.4s;
-        .window = 1;
-        .threshold = 1;
-        .initial = 1;
+        .timeout = 1s;
+        .window = 3;
+        .threshold = 2;
+        .initial = 3;
     }
 }
 
