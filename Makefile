@@ -36,3 +36,4 @@ bench: install
 	$(BIN)/python bench/ratelimit_throughput.py
 	$(BIN)/python bench/key_usage.py
 	$(BIN)/python bench/secret_lists.py
+	$(BIN)/python bench/purge_job.py

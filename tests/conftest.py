@@ -80,7 +80,9 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     base = load_settings({"FORGE_DATA_DIR": str(tmp_path / "data")})
-    return replace(base, database_url=database_url)
+    # No job worker in the test apps unless a test asks for one (`api_with(worker_in_process=
+    # True)`): a background worker would change the jobs other tests look at.
+    return replace(base, database_url=database_url, worker_in_process=False)
 
 
 @pytest.fixture

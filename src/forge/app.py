@@ -63,7 +63,8 @@ def _keyring_at_start(settings: Settings, database: Database) -> Keyring | None:
 @asynccontextmanager
 async def _worker_in_process(state: Any) -> AsyncIterator[None]:
     """Embedded defaults run the job worker inside the API process (FORGE_WORKER_IN_PROCESS)."""
-    if not state.settings.runs_worker_in_process:
+    chosen = state.settings.worker_in_process
+    if not (state.database.url.startswith("sqlite") if chosen is None else chosen):
         yield
         return
     worker = Worker(state.database, state.notifier, state.settings, default_types())
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keyring = _keyring_at_start(settings, app.state.database)
     app.state.limiter = build_limiter(settings, app.state.database)
     app.state.usage = usage.UsageRecorder()
-    app.state.notifier = build_notifier(settings.database_url)
+    app.state.notifier = build_notifier(app.state.database.url)
     errors.install(app)
     errors.register_error_shape(compat_routes.PATH_PATTERN, compat_error)
     routers = (

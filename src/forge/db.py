@@ -62,8 +62,14 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "forge_read_only"
+
+
 def _begin_immediately(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A unit of work that only reads (Database.read_only) takes no write lock: in WAL mode
+    # it never blocks a writer, even when its process is frozen mid-transaction.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -96,6 +102,20 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A unit of work that only reads, rolled back at the end (what it loaded stays
+        usable, detached); on SQLite it takes no write lock, so polling readers (the purge
+        job) never stand in a writer's way."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with Session(bind=connection) as session:
+                try:
+                    yield session
+                finally:
+                    session.expunge_all()
+                    session.rollback()
 
     def dispose(self) -> None:
         self.reader.close()

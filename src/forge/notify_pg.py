@@ -24,7 +24,7 @@ from forge.notify import CHANNELS, Listener, LocalHub
 log = logging.getLogger("forge.notify")
 
 RECONNECT_SECONDS = 1.0
-READY_TIMEOUT_SECONDS = 5.0
+READY_TIMEOUT_SECONDS = 2.0
 _STOP = ("", "")
 
 

@@ -209,3 +209,24 @@ def test_jobs_run_concurrently_up_to_the_limit(
 
     _run_with(worker_settings, database, handler, scenario)
     assert most == worker_settings.worker_concurrency == 4
+
+
+def test_the_worker_outlives_an_unreachable_database(
+    worker_settings: Settings, tmp_path: Any, log_stream: Any
+) -> None:
+    gone = Database(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'forge.db'}")
+
+    async def handler(run: JobRun) -> Outcome:
+        return Outcome({})
+
+    async def scenario(worker: Worker, hub: LocalHub) -> None:
+        async with asyncio.timeout(DEADLINE):
+            while "worker cannot reach the database" not in log_stream.getvalue():
+                hub.publish(JOB_QUEUED)  # wake it: it tries again, and again fails
+                await asyncio.sleep(0.05)
+
+    try:
+        _run_with(worker_settings, gone, handler, scenario)  # stops cleanly
+    finally:
+        gone.dispose()
+    assert "worker stopped" in log_stream.getvalue()

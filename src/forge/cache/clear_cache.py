@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from forge.cache import service
-from forge.cache.routes import accepted
+from forge.cache.routes import ACCEPTED, accepted
 from forge.cache.schemas import ClearCacheRequest
 from forge.errors import InvalidRequest
 from forge.http.auth import Access, Scoped
@@ -22,6 +22,7 @@ from forge.http.envelope import Envelope
 from forge.http.routing import ForgeRoute
 from forge.jobs.access import AppNotifier
 from forge.jobs.schemas import JobOut
+from forge.sites import service as sites
 
 router = APIRouter(prefix="/api/v1", tags=["cache"], route_class=ForgeRoute)
 
@@ -45,14 +46,18 @@ def _one_selector(body: ClearCacheRequest) -> None:
 @router.post(
     "/clear-cache",
     status_code=202,
+    responses=ACCEPTED,
     summary="Clear the cache of an environment named by team, site and environment",
 )
 async def clear_cache(
     access: ClearCache, notifier: AppNotifier, response: Response, body: ClearCacheRequest
 ) -> Envelope[JobOut]:
     _one_selector(body)
-    env = service.environment_by_names(
-        access.session, access.principal, body.team, body.site, body.environment
+    env = sites.environment_by_names(
+        access.session,
+        access.principal,
+        (body.team, body.site, body.environment),
+        ("team", "site", "environment"),
     )
     chosen = service.selector(
         "all", tags=body.surrogateKeys, paths=body.paths, cache_hashes=body.cacheHashes

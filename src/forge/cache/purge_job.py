@@ -138,28 +138,26 @@ def _record_lost_edges(run: JobRun, down: list[dict[str, Any]]) -> Any:
     return effects
 
 
-def _load_purge(run: JobRun) -> CachePurge:
-    with run.database.session() as session:
-        purge = session.scalar(select(CachePurge).where(CachePurge.job_id == run.job_id))
-    if purge is None:
-        raise JobFailed("purge_missing", "This job's purge is no longer in the purge log.")
-    return purge
-
-
-def _check(run: JobRun, purge: CachePurge) -> Progress:
+def _check(run: JobRun, purge: CachePurge | None) -> tuple[CachePurge, Progress]:
+    """The job's purge (loaded on the first check) and how far the edges are with it."""
     lease = timedelta(seconds=run.settings.edge_lease_seconds)
-    with run.database.session() as session:
-        return progress(session, purge, lease, utcnow())
+    with run.database.read_only() as session:
+        if purge is None:
+            purge = session.scalar(select(CachePurge).where(CachePurge.job_id == run.job_id))
+        if purge is None:
+            raise JobFailed("purge_missing", "This job's purge is no longer in the purge log.")
+        return purge, progress(session, purge, lease, utcnow())
 
 
 async def run_purge(run: JobRun) -> Outcome:
-    purge = await asyncio.to_thread(_load_purge, run)
     timeout = run.settings.purge_timeout_seconds
     deadline = time.monotonic() + timeout
+    loaded: CachePurge | None = None
     with run.notifier.listen(PURGE_APPLIED) as applied:
         while True:
             # Listening first, then reading: an edge's result committed in between is heard.
-            now = await asyncio.to_thread(_check, run, purge)
+            purge, now = await asyncio.to_thread(_check, run, loaded)
+            loaded = purge
             if not now.waiting_for:
                 break
             remaining = deadline - time.monotonic()

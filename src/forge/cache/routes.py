@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
@@ -27,6 +27,23 @@ CacheWrite = Annotated[Access, Scoped("cache:write", environment_resolver)]
 CachePurge = Annotated[Access, Scoped("cache:write", environment_resolver, bucket="write")]
 
 
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": "Accepted: the purge is in the log and its job is queued.",
+        "headers": {
+            "Location": {"description": "/v1/jobs/{id}", "schema": {"type": "string"}},
+            "Retry-After": {
+                "description": "Seconds before looking: 1",
+                "schema": {"type": "integer"},
+            },
+        },
+    }
+}
+
+
+EMPTY_PURGE = PurgeRequest()  # no body: everything in the environment
+
+
 def accepted(response: Response, job: Job) -> Envelope[JobOut]:
     """A long operation's answer: 202, where to watch it, and when to look."""
     response.status_code = 202
@@ -43,15 +60,15 @@ def _cache(access: Access, request: Request) -> CacheOut:
 @router.post(
     "/purge",
     status_code=202,
+    responses=ACCEPTED,
     summary="Purge the cache (202 + a cache.purge job that proves every edge applied it)",
 )
 async def purge(
     access: CachePurge,
     notifier: AppNotifier,
     response: Response,
-    body: Annotated[PurgeRequest | None, Body()] = None,
+    body: Annotated[PurgeRequest, Body()] = EMPTY_PURGE,
 ) -> Envelope[JobOut]:
-    body = body or PurgeRequest()
     chosen = service.selector(body.type, body.tags, body.paths, body.cache_hashes, body.mode)
     job = service.request_purge(
         access.session, notifier, access.principal, environment_of(access), chosen, body.dry_run

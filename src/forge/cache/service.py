@@ -23,14 +23,11 @@ from forge.cache.schemas import (
     TagCount,
 )
 from forge.clock import utcnow
-from forge.errors import NotFound
 from forge.jobs import service as jobs
 from forge.jobs.models import Job
 from forge.keys.principal import Principal
 from forge.notify import CONFIG_CHANGED, JOB_QUEUED, PURGE_APPENDED, Notifier, publish_after_commit
-from forge.sites import service as sites
-from forge.sites.models import Environment, Site
-from forge.tenancy.models import Team
+from forge.sites.models import Environment
 
 PURGE_JOB_TYPE = "cache.purge"
 PURGE_MAX_ATTEMPTS = 3
@@ -88,32 +85,6 @@ def request_purge(
     publish_after_commit(session, notifier, PURGE_APPENDED, str(purge.seq))
     publish_after_commit(session, notifier, JOB_QUEUED, job.id)
     return job
-
-
-def environment_by_names(
-    session: Session, principal: Principal, team_slug: str, site_slug: str, env_name: str
-) -> Environment:
-    """The seed-001 names, looked up only inside the key's own team and mode (and
-    constraint): a name anywhere else is simply not found."""
-    team = session.get(Team, principal.team_id)
-    if team is None or team.slug != team_slug:
-        raise NotFound(f"No team {team_slug!r}.", param="team")
-    site_id = session.scalar(
-        select(Site.id).where(
-            Site.team_id == team.id, Site.slug == site_slug, Site.mode == principal.mode
-        )
-    )
-    if site_id is None:
-        raise NotFound(f"No site {site_slug!r}.", param="site")
-    env_id = session.scalar(
-        select(Environment.id).where(Environment.site_id == site_id, Environment.name == env_name)
-    )
-    if env_id is None:
-        raise NotFound(f"No environment {env_name!r}.", param="environment")
-    try:
-        return sites.get_environment(session, principal, site_id, env_id)
-    except NotFound:
-        raise NotFound(f"No environment {env_name!r}.", param="environment") from None
 
 
 def update_config(

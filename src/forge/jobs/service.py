@@ -92,11 +92,6 @@ def get_job(session: Session, principal: Principal, job_id: str) -> Job:
     return job
 
 
-def reread(session: Session, job_id: str) -> Job | None:
-    """The job as committed now (not as the session last saw it)."""
-    return session.get(Job, job_id, populate_existing=True)
-
-
 # --- the worker's side -------------------------------------------------------------------
 
 

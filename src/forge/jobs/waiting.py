@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 
 from forge.http.auth import Access
-from forge.jobs import service
 from forge.jobs.models import Job
 from forge.notify import JOB_FINISHED, Notifier
 
@@ -24,11 +23,13 @@ async def until_finished(access: Access, notifier: Notifier, job: Job, wait: flo
     if wait <= 0 or job.status in FINISHED:
         return job
     deadline = time.monotonic() + wait
+    access.end_transaction()
     with notifier.listen(JOB_FINISHED) as finished:
         while True:
             # Registered first, then read: a finish committed in between is still heard.
-            current = service.reread(access.session, job.id) or job
-            access.end_transaction()
+            # Read-only: on SQLite it takes no write lock, so waiters never delay the worker.
+            with access.database.read_only() as session:
+                current = session.get(Job, job.id) or job
             remaining = deadline - time.monotonic()
             if current.status in FINISHED or remaining <= 0:
                 return current

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
@@ -81,7 +82,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker started", extra={"worker": self.id})
         slots = asyncio.Semaphore(self.settings.worker_concurrency)
-        next_sweep = 0.0
+        next_sweep = time.monotonic()
         try:
             while not stop.is_set():
                 await slots.acquire()
@@ -89,7 +90,7 @@ class Worker:
                     next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
                     await self._sweep()
                 with self.notifier.listen(JOB_QUEUED) as queued:
-                    job = await self._claim()
+                    job = await self._claim_or_none()
                     if job is None:
                         slots.release()
                         await wait_either(queued, stop, IDLE_POLL_SECONDS)
@@ -100,6 +101,17 @@ class Worker:
         finally:
             await self._hand_back()
             log.info("worker stopped", extra={"worker": self.id})
+
+    async def _claim_or_none(self) -> Job | None:
+        """A claim, or None when there is nothing to do or the database cannot be reached
+        (the worker outlives an outage: it tries again at its next poll)."""
+        try:
+            return await self._claim()
+        except OperationalError as err:
+            log.warning(
+                "worker cannot reach the database", extra={"worker": self.id, "error": str(err)}
+            )
+            return None
 
     def _done(self, job_id: str, slots: asyncio.Semaphore, _task: object) -> None:
         self._running.pop(job_id, None)
@@ -122,6 +134,13 @@ class Worker:
         return job
 
     async def _run_job(self, job: Job) -> None:
+        try:
+            await self._attempt(job)
+        except OperationalError:
+            # The database went away mid-job: the lease runs out and a worker takes it over.
+            log.warning("job left to its lease: database unreachable", extra={"job": job.id})
+
+    async def _attempt(self, job: Job) -> None:
         job_type = self.types[job.type]
         run = JobRun(
             job_id=job.id,
@@ -160,7 +179,10 @@ class Worker:
         every = self.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(every)
-            held = await self._db(self._renew, job_id)
+            try:
+                held = await self._db(self._renew, job_id)
+            except OperationalError:
+                continue  # try again; if the lease runs out meanwhile, the finish is refused
             if not held:
                 handler.cancel()
                 return
@@ -231,8 +253,8 @@ class Worker:
 
         try:
             removed = await self._db(sweep)
-        except Exception:
-            log.exception("job retention sweep failed")
+        except OperationalError:
+            log.warning("job retention sweep skipped: database unreachable")
             return
         if removed:
             log.info("finished jobs removed", extra={"count": removed})

@@ -16,6 +16,7 @@ from forge.keys.principal import Principal
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.sites.schemas import EnvironmentCreate, EnvironmentUpdate, SiteCreate, SiteUpdate
 from forge.tenancy import service as tenancy
+from forge.tenancy.models import Team
 
 
 def visible_sites(principal: Principal) -> Select[Site]:
@@ -253,3 +254,35 @@ def delete_environment(session: Session, env: Environment) -> None:
         raise Conflict(f"Environment {child!r} inherits from this one; change its parent first.")
     session.delete(env)
     session.flush()
+
+
+def environment_by_names(
+    session: Session,
+    principal: Principal,
+    names: tuple[str, str, str],
+    params: tuple[str, str, str],
+) -> Environment:
+    """An environment named by (team slug, site slug, environment name), looked up only
+    inside the key's own team and mode (and constraint): a name anywhere else is simply not
+    found (404 naming `params`' field). Used by the team/site/env path surface (secrets) and
+    the clear-cache surface."""
+    team_slug, site_slug, env_name = names
+    team = session.get(Team, principal.team_id)
+    if team is None or team.slug != team_slug:
+        raise NotFound(f"No team {team_slug!r}.", param=params[0])
+    site_id = session.scalar(
+        select(Site.id).where(
+            Site.team_id == team.id, Site.slug == site_slug, Site.mode == principal.mode
+        )
+    )
+    if site_id is None:
+        raise NotFound(f"No site {site_slug!r}.", param=params[1])
+    env_id = session.scalar(
+        select(Environment.id).where(Environment.site_id == site_id, Environment.name == env_name)
+    )
+    if env_id is None:
+        raise NotFound(f"No environment {env_name!r}.", param=params[2])
+    try:
+        return get_environment(session, principal, site_id, env_id)
+    except NotFound:
+        raise NotFound(f"No environment {env_name!r}.", param=params[2]) from None
