@@ -16,13 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-import uvloop  # noqa: E402
+import uvloop
 
-from forge.config import load_settings  # noqa: E402
-from forge.db import Database  # noqa: E402
-from forge.edge import cachekey, policy  # noqa: E402
-from forge.edge.relay import Plan  # noqa: E402
-from forge.edge.runner import RunningEdge, start_edge  # noqa: E402
+from forge.config import load_settings
+from forge.db import Database
+from forge.edge import cachekey, policy
+from forge.edge.relay import Plan
+from forge.edge.runner import RunningEdge, start_edge
 
 FILL_HOST = b"bench.example.test"
 

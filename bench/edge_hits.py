@@ -11,6 +11,7 @@ import argparse
 import statistics
 
 import httpx
+
 from common import wrk
 from edge_common import HOST, edge_process, hosted_data_dir, nginx, origin
 
@@ -54,22 +55,29 @@ def main() -> None:
             return
         sizes: dict[int, list[float]] = {1_000: [], 1_000_000: []}
         for objects in sizes:
-            with edge_process(
-                data_dir, objects=objects, cache_bytes=4 * 1024**3
-            ) as (_, port, report):
+            with edge_process(data_dir, objects=objects, cache_bytes=4 * 1024**3) as (
+                _,
+                port,
+                report,
+            ):
                 url = f"http://127.0.0.1:{port}/object"
                 _warm(url, "forge-cache")
                 for _ in range(args.rounds):
                     rate, bad = wrk(url, args.seconds, {"Host": HOST}, connections=32)
                     assert bad == 0
                     sizes[objects].append(rate)
-                print(f"  filled with {int(report['entries']):,} objects: rss {report['rss_mb']} MB")
+                print(
+                    f"  filled with {int(report['entries']):,} objects: rss {report['rss_mb']} MB"
+                )
         small = statistics.median(sizes[1_000])
         large = statistics.median(sizes[1_000_000])
         print("hit throughput with N objects cached (median):")
         for objects, runs in sizes.items():
-            print(f"  {objects:>9,} objects {statistics.median(runs):>9,.0f}/s  (runs: "
-                  + ", ".join(f"{r:,.0f}" for r in runs) + ")")
+            print(
+                f"  {objects:>9,} objects {statistics.median(runs):>9,.0f}/s  (runs: "
+                + ", ".join(f"{r:,.0f}" for r in runs)
+                + ")"
+            )
         print(f"  1M / 1k = {large / small:.2f}  (bar: within 10%, >= 0.90)")
 
 

@@ -44,7 +44,16 @@ def served(
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [FORGE, "serve", "--port", str(port), "--workers", str(request.param)],
+            [
+                FORGE,
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(request.param),
+                "--edge-port",
+                str(_free_port()),
+            ],
             env=embedded_env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -3,6 +3,7 @@ staleness, coalescing and large bodies, through a real edge socket to a real ori
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -153,7 +154,7 @@ def test_default_ttl_caches_responses_without_headers(
 def test_stale_while_revalidate_serves_stale_and_refreshes_in_the_background(
     origin: Origin, client: httpx.Client
 ) -> None:
-    versions = iter([b"one", b"two", b"three"])
+    versions = (b"v%d" % n for n in itertools.count(1))
 
     def answer(seen: Seen) -> Answer:
         # Already at the end of its max-age when sent: stale at once, within the grace.
@@ -161,11 +162,11 @@ def test_stale_while_revalidate_serves_stale_and_refreshes_in_the_background(
         return Answer(headers=headers, body=next(versions))
 
     origin.answers["/swr"] = answer
-    assert client.get("/swr").text == "one"
+    assert client.get("/swr").text == "v1"
     stale = client.get("/swr")
-    assert (stale.text, stale.headers["forge-cache"]) == ("one", "STALE")
-    wait_for(lambda: origin.hits("/swr") == 2, "the background refresh")
-    wait_for(lambda: client.get("/swr").text == "two", "the refreshed entry")
+    assert (stale.text, stale.headers["forge-cache"]) == ("v1", "STALE")
+    wait_for(lambda: origin.hits("/swr") >= 2, "the background refresh")
+    wait_for(lambda: client.get("/swr").text == "v2", "the refreshed entry")
 
 
 def test_stale_if_error_serves_stale_when_the_origin_fails(

@@ -149,11 +149,16 @@ def serve(
     if settings.runs_worker_in_process:
         console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
     if workers == 1:
-        runner.serve_with_api(
-            config, settings, database, host, edge_port, application.state.notifier
-        )
+        try:
+            runner.serve_with_api(
+                config, settings, database, host, edge_port, application.state.notifier
+            )
+        except ConfigError as err:
+            fail(f"bad configuration: {err}")
+        except OSError as err:
+            fail(f"the edge cannot listen on {host}:{edge_port}: {err.strerror}")
     else:
-        runner.serve_workers_with_edge(config, host, edge_port)
+        runner.serve_workers_with_edge(config, settings, database, host, edge_port)
 
 
 edge_app = typer.Typer(
@@ -199,6 +204,8 @@ def edge(
     logs.configure()
     try:
         uvloop.run(runner.serve_forever(settings, database, host, port, varnish))
+    except ConfigError as err:
+        fail(f"bad configuration: {err}")
     except OSError as err:
         fail(f"cannot listen on {host}:{port}: {err.strerror}")
     except (VarnishNotConfigured, VarnishError) as err:
@@ -237,3 +244,14 @@ def edge_vcl(
     except VclError as err:
         fail(str(err))
     typer.echo(text, nl=False)
+
+
+@app.command("demo-origin")
+def demo_origin(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 9000,
+) -> None:
+    """Serve a small cacheable, tagged origin to try the edge with."""
+    from forge.cli import demo_origin as demo
+
+    demo.serve(host, port)

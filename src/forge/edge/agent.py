@@ -25,7 +25,7 @@ from forge.notify import CONFIG_CHANGED, PURGE_APPENDED, PURGE_APPLIED, Listener
 log = logging.getLogger("forge.edge")
 
 POLL_SECONDS = 0.25
-CONFIG_POLL_SECONDS = 0.5
+CONFIG_POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 1.0
 LOG_BATCH = 500
 
@@ -61,7 +61,7 @@ class Agent:
         self.edge_id, self.applied_seq = await asyncio.to_thread(
             repository.register, self.database, self.name, self.address
         )
-        self.edge.last_contact = contact
+        self.edge.contact(heartbeat=contact, log_read=contact)
         await self.reload_config()
         log.info("edge registered", extra={"edge": self.edge_id, "address": self.address})
         for loop in (self._purge_loop, self._config_loop, self._heartbeat_loop):
@@ -106,10 +106,14 @@ class Agent:
             await self._record()
         while True:
             asked_at = monotonic()
+            was_out_of_contact = self.edge.bypassing(asked_at)
             batch = await asyncio.to_thread(
                 repository.read_log, self.database, self.applied_seq, LOG_BATCH
             )
-            if batch and batch[0].seq > self.applied_seq + 1:
+            # A gap in sequence numbers is normal (PostgreSQL sequences skip on rollback; a
+            # new edge starts at the newest purge); only an edge that was away can have
+            # missed purges that retention has since deleted.
+            if was_out_of_contact and batch and batch[0].seq > self.applied_seq + 1:
                 await self._drop_cache_if_trimmed()
             for purge in batch:
                 outcome = await self.edge.apply_purge(
@@ -120,7 +124,7 @@ class Agent:
             if self._unrecorded:
                 await self._record()
             if len(batch) < LOG_BATCH:
-                self.edge.last_contact = max(self.edge.last_contact, asked_at)
+                self.edge.contact(log_read=asked_at)
                 return
 
     async def _drop_cache_if_trimmed(self) -> None:
@@ -162,10 +166,16 @@ class Agent:
     # Heartbeat ----------------------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
+        beat = monotonic()
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            # On a fixed cadence: a slow write does not push the next heartbeat later.
+            beat += HEARTBEAT_SECONDS
+            await asyncio.sleep(max(0.0, beat - monotonic()))
+            beat = max(beat, monotonic() - HEARTBEAT_SECONDS)
+            started = monotonic()
             stats = self.edge.stats()
             await asyncio.to_thread(repository.heartbeat, self.database, self.edge_id, stats)
+            self.edge.contact(heartbeat=started)
 
 
 async def _wait(listener: Listener | None, timeout: float) -> bool:

@@ -6,13 +6,11 @@ import asyncio
 import logging
 import signal
 import socket
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import uvicorn
 
-from forge.config import Settings
+from forge.config import ConfigError, Settings
 from forge.db import Database
 from forge.edge.agent import Agent
 from forge.edge.origin import OriginPool
@@ -50,6 +48,10 @@ async def start_edge(
 ) -> RunningEdge:
     """Bind, register and load the configuration; serving once this returns. `edge`: one
     built with another cache tier (forge.edge.varnish.tier), else the built-in cache."""
+    if settings.edge_lease_seconds < 2:
+        raise ConfigError(
+            "FORGE_EDGE_LEASE_SECONDS", "an edge heartbeats every second: at least 2 seconds"
+        )
     if edge is None:
         edge = Edge(Store(settings.edge_cache_bytes), origin_pool(settings), edge_lease(settings))
     built = edge
@@ -152,16 +154,30 @@ async def _api_and_edge(
         await running.stop()
 
 
-def serve_workers_with_edge(config: uvicorn.Config, host: str, edge_port: int) -> None:
-    """`forge serve --workers N`: the API processes under uvicorn's supervisor, and the edge
-    as a process of its own (one port cannot be shared by the workers' caches)."""
+def serve_workers_with_edge(
+    config: uvicorn.Config, settings: Settings, database: Database, host: str, edge_port: int
+) -> None:
+    """`forge serve --workers N`: the API processes under uvicorn's supervisor, and the edge on
+    an event loop of its own in the supervisor (one cache for the port, not one per worker)."""
+    import threading
+
+    import uvloop
     from uvicorn.supervisors import Multiprocess
 
-    command = [sys.executable, "-c", "from forge.cli.main import app; app()", "edge"]
-    edge = subprocess.Popen([*command, "--host", host, "--port", str(edge_port)])  # noqa: S603
+    loop = uvloop.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="forge-edge", daemon=True)
+    thread.start()
+    notifier = build_notifier(settings.database_url)
+    started = asyncio.run_coroutine_threadsafe(
+        start_edge(settings, database, host, edge_port, notifier), loop
+    )
+    running = started.result(timeout=60)
+    print(f"Forge edge listening on {running.address}", flush=True)
     try:
         sock = config.bind_socket()
         Multiprocess(config, sockets=[sock]).run()
     finally:
-        edge.terminate()
-        edge.wait(timeout=10)
+        asyncio.run_coroutine_threadsafe(running.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        notifier.close()

@@ -1,8 +1,11 @@
 """The edge's state and its slow path: misses, revalidation, request coalescing, bypass.
 
 One `Edge` per process: the cache store, the configuration snapshot, the origin pools and
-what the purge agent tells it (`last_contact`: when it last knew it had applied the whole
-purge log). Past its lease without that knowledge it serves nothing from the cache.
+what its agent tells it. The purge job counts an edge down once its heartbeat is older than
+the lease, and stops waiting for it; so the edge serves from its cache only while both its
+last heartbeat and its last complete read of the purge log started less than the lease ago
+(minus a margin for scheduling). Past that it answers from the origin (BYPASS) until it has
+heartbeated and read the log again, which applies every purge it missed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ log = logging.getLogger("forge.edge")
 
 HIT, MISS, STALE, BYPASS = b"HIT", b"MISS", b"STALE", b"BYPASS"
 TOP_TAGS_SECONDS = 5.0
+CONTACT_MARGIN_SECONDS = 0.5
 
 
 class Connection(Protocol):
@@ -54,9 +58,12 @@ class Edge:
         self.store = store
         self.origins = origins
         self.config = EdgeConfig()
-        self.lease = lease_seconds
-        # The purge agent moves this forward each time it has read the log to its end.
-        self.last_contact = monotonic()
+        # How long the edge trusts its cache without contact (the hit path compares against it).
+        self.lease = lease_seconds - CONTACT_MARGIN_SECONDS
+        started = monotonic()
+        self.heartbeat_at = started  # monotonic start of the last successful heartbeat
+        self.log_read_at = started  # monotonic start of the last read of the log to its end
+        self.last_contact = started  # the older of the two
         self.inflight: dict[bytes, asyncio.Future[None]] = {}
         self.revalidating: dict[bytes, asyncio.Future[None]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -93,6 +100,13 @@ class Edge:
         """One purge of the log applied to this edge's cache tier (the built-in store here;
         forge.edge.varnish.tier applies it to Varnish)."""
         return self.store.purge(env_id, selector, dry_run)
+
+    def contact(self, *, heartbeat: float | None = None, log_read: float | None = None) -> None:
+        if heartbeat is not None:
+            self.heartbeat_at = max(self.heartbeat_at, heartbeat)
+        if log_read is not None:
+            self.log_read_at = max(self.log_read_at, log_read)
+        self.last_contact = min(self.heartbeat_at, self.log_read_at)
 
     def bypassing(self, now: float) -> bool:
         return now - self.last_contact > self.lease

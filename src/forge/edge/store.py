@@ -160,7 +160,6 @@ class Store:
         # primary key digest → (Vary names, entries stored under it); only for varying responses
         self.variants: dict[bytes, tuple[tuple[str, ...], int]] = {}
         self.counters: dict[str, EnvCounters] = {}
-        self._by_env: dict[str, set[bytes]] = {}
         self._by_tag: dict[str, dict[str, set[bytes]]] = {}  # env → tag → digests
         self._by_path: dict[str, dict[str, set[bytes]]] = {}  # env → path → digests
         self.evictions = 0
@@ -211,7 +210,6 @@ class Store:
         counters = self.counters_for(env)
         counters.entries[entry.kind] += 1
         counters.bytes[entry.kind] += entry.size
-        self._by_env.setdefault(env, set()).add(entry.digest)
         self._by_path.setdefault(env, {}).setdefault(entry.path, set()).add(entry.digest)
         if entry.tags:
             tags = self._by_tag.setdefault(env, {})
@@ -227,7 +225,6 @@ class Store:
         counters = self.counters_for(env)
         counters.entries[entry.kind] -= 1
         counters.bytes[entry.kind] -= entry.size
-        _discard(self._by_env, env, digest)
         _discard(self._by_path[env], entry.path, digest)
         if entry.tags:
             tags = self._by_tag[env]
@@ -256,7 +253,7 @@ class Store:
 
     def _candidates(self, env_id: str, selector: Selector) -> set[bytes]:
         if selector.names_nothing:
-            return set(self._by_env.get(env_id, ()))
+            return {d for digests in self._by_path.get(env_id, {}).values() for d in digests}
         found: set[bytes] = set()
         tags = self._by_tag.get(env_id, {})
         for tag in selector.tags:
