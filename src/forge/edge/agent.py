@@ -132,7 +132,7 @@ class Agent:
         some of them cannot know what they named, so it forgets everything."""
         oldest = await asyncio.to_thread(repository.oldest_seq, self.database)
         if oldest > self.applied_seq + 1:
-            dropped = self.edge.store.clear()
+            dropped = await self.edge.drop_cache()
             log.warning(
                 "purges this edge missed were trimmed from the log; cache dropped",
                 extra={"edge": self.edge_id, "entries": dropped, "applied_seq": self.applied_seq},

@@ -96,6 +96,11 @@ class Edge:
             }
         return {"environments": environments}
 
+    async def drop_cache(self) -> int:
+        """Forget every cached response (purges this edge missed were trimmed from the log);
+        how many there were."""
+        return self.store.clear()
+
     async def apply_purge(self, env_id: str, selector: Selector, dry_run: bool) -> PurgeOutcome:
         """One purge of the log applied to this edge's cache tier (the built-in store here;
         forge.edge.varnish.tier applies it to Varnish)."""

@@ -112,6 +112,11 @@ class VarnishEdge(Edge):
         """Before the edge registers it counts as empty: so must its Varnish be."""
         return await self.varnish.purge([labels.ALL], soft=False)
 
+    async def drop_cache(self) -> int:
+        dropped = await self.forget_everything()
+        self.labelling.mirror.clear()
+        return dropped
+
     async def serve(self, conn: Connection, request: Request) -> None:
         if request.headers.get(b"host") == READY_HOST.encode() and request.path == READY_PATH:
             ready = not self.bypassing(monotonic())
