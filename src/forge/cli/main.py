@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,6 +17,7 @@ from forge.db import Database
 from forge.secrets import masterkey
 
 if TYPE_CHECKING:
+    import uvicorn
     from fastapi import FastAPI
 
 app = typer.Typer(help="Forge operator CLI.", no_args_is_help=True, add_completion=False)
@@ -115,9 +118,15 @@ def serve(
         int | None,
         typer.Option("--edge-port", help="The edge's port (default FORGE_EDGE_PORT or 8081)"),
     ] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="No job worker in-process (run `forge worker`)")
+    ] = False,
+    no_edge: Annotated[
+        bool, typer.Option("--no-edge", help="No edge beside the API (run `forge edge`)")
+    ] = False,
 ) -> None:
     """Serve the API and an edge (several API processes with --workers; each runs one query
-    at a time)."""
+    at a time). At scale, `--no-worker --no-edge`: the API alone."""
     import uvicorn
 
     from forge import logs
@@ -130,6 +139,10 @@ def serve(
     elif not migrations.is_current(database):
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
+    if no_worker:
+        # --workers processes build their settings from the environment.
+        os.environ["FORGE_WORKER_IN_PROCESS"] = "off"
+        settings = replace(settings, worker_in_process=False)
     application = _app_or_exit(settings, database)
     config = uvicorn.Config(
         # With several workers each process builds its own app; this one only checked it.
@@ -148,7 +161,9 @@ def serve(
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
     if settings.runs_worker_in_process:
         console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
-    if workers == 1:
+    if no_edge:
+        _serve_api_only(config)
+    elif workers == 1:
         try:
             runner.serve_with_api(
                 config, settings, database, host, edge_port, application.state.notifier
@@ -166,6 +181,16 @@ edge_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(edge_app, name="edge")
+
+
+def _serve_api_only(config: uvicorn.Config) -> None:
+    import uvicorn as server
+    from uvicorn.supervisors import Multiprocess
+
+    if config.workers == 1:
+        server.Server(config).run()
+        return
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 @edge_app.callback()
