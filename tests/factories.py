@@ -109,6 +109,7 @@ class World:
         name: str | None = None,
         parent: Environment | None = None,
         origin_url: str | None = None,
+        hostnames: tuple[str, ...] = (),
     ) -> Environment:
         with self.database.session() as session:
             env = Environment(
@@ -116,6 +117,7 @@ class World:
                 name=name or unique("env"),
                 parent_id=parent.id if parent else None,
                 origin_url=origin_url,
+                hostname_rows=[EnvironmentHostname(hostname=h) for h in hostnames],
             )
             session.add(env)
             session.flush()
@@ -229,6 +231,12 @@ class SecretsWorld:
         site = world.site(team)
         env = world.environment(site, "production", origin_url="https://origin.example.com")
         return cls(team=team, owner=world.owner_key(team), site=site, env=env)
+
+
+def redirects_path(env: Environment, tail: str | None = None) -> str:
+    """The seed-000 redirect routes of an environment (`tail`: "versions", "test", …)."""
+    base = f"/v1/sites/{env.site_id}/environments/{env.id}/redirects"
+    return base if tail is None else f"{base}/{tail}"
 
 
 def cache_path(env: Environment, tail: str = "") -> str:

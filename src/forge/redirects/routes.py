@@ -130,5 +130,4 @@ async def restore_redirects(
 
 @router.post("/test", summary="Which rule a URL hits, where it goes, and the whole chain")
 async def test_redirects(access: RedirectsQuery, body: RedirectTestIn) -> Envelope[RedirectTestOut]:
-    env = environment_of(access)
-    return Envelope(data=testing.run(access.session, env.id, body))
+    return Envelope(data=testing.run(access.session, environment_of(access), body))

@@ -113,8 +113,8 @@ def current(session: Session, env: Environment) -> RuleSet:
     return RuleSet(row.version, row.rules or EMPTY_RULES, row.updated_at, row.updated_by)
 
 
-def _checked(rules: Sequence[Rule]) -> validation.Report:
-    report = validation.check(rules)
+def _checked(env: Environment, rules: Sequence[Rule]) -> validation.Report:
+    report = validation.check(rules, env.hostnames)
     if report.errors:
         first = report.errors[0]
         count = len(report.errors)
@@ -191,7 +191,7 @@ def replace(
 ) -> Written:
     """The whole set replaced by `rules`, as a new version; 422 listing every problem (nothing
     written), 412 when `precondition` no longer holds."""
-    report = _checked(rules)
+    report = _checked(env, rules)
     written = _write(session, principal, env, precondition, (encode_rules(rules), len(rules)))
     _record(
         session,
@@ -225,7 +225,7 @@ def restore(
 ) -> Written:
     """A new version equal to `version` (checked again: the rules of checking may have grown)."""
     old = version_row(session, env, version)
-    report = _checked(decode_rules(old.rules))
+    report = _checked(env, decode_rules(old.rules))
     written = _write(
         session, principal, env, precondition, (old.rules, old.rule_count), restored_from=version
     )

@@ -7,7 +7,7 @@ what it refuses, each problem with the rule's field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
 # RFC 3986 pchar without "%": these stay as they are; everything else is percent-encoded.
@@ -16,8 +16,6 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 # A query keeps its own escapes and may also hold "/" and "?"; anything else is encoded.
 _QUERY_SAFE = "!$&'()*+,;=:@/?%"
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_UNSAFE_CHAR = re.compile(r"[\x00-\x20\x7f]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 SPLAT = "splat"
@@ -77,23 +75,21 @@ def merge_query(target_query: str, incoming: str) -> str:
 Segment = tuple[str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+class Source(NamedTuple):
+    """A parsed `from` (a tuple: built once per rule per compile, it must be cheap)."""
+
     segments: tuple[Segment, ...]
     wildcard: bool
-
-    @property
-    def exact(self) -> bool:
-        return not self.wildcard and all(kind == "" for kind, _ in self.segments)
-
-    @property
-    def names(self) -> frozenset[str]:
-        names = {value for kind, value in self.segments if kind == ":"}
-        return frozenset(names | {SPLAT}) if self.wildcard else frozenset(names)
+    exact: bool  # no placeholder, no wildcard: one path only
+    names: frozenset[str]  # the placeholders it binds (with "splat" for a wildcard)
+    key: str  # an exact source's canonical path ("" for a pattern)
 
     def path(self) -> str:
         """The canonical path of an exact source."""
-        return "/" + "/".join(value for _, value in self.segments)
+        return self.key
 
     def shape(self) -> tuple[Segment, ...]:
         """What the source matches, placeholder names aside (equal shapes are duplicates)."""
@@ -101,41 +97,61 @@ class Source:
         return (*shape, ("*", "")) if self.wildcard else shape
 
 
+_PLAIN_SOURCE = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+_PLAIN_EXACT = re.compile(r"/[A-Za-z0-9\-._~!$&'()+,;=@/]*")
+_PLAIN_TARGET = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=@/]*")
+_SUSPECT = re.compile(r"[\x00-\x20\x7f]|%(?![0-9A-Fa-f]{2})")
+
+
 def _check_url_text(field: str, text: str) -> None:
-    if _UNSAFE_CHAR.search(text):
+    found = _SUSPECT.search(text)
+    if found is None:
+        return
+    if found.group() != "%":
         raise RuleSyntaxError(field, f"`{field}` holds a space or control character; encode it.")
-    if _BAD_ESCAPE.search(text):
-        raise RuleSyntaxError(field, f'`{field}` holds a "%" that is not a %XX escape.')
+    raise RuleSyntaxError(field, f'`{field}` holds a "%" that is not a %XX escape.')
 
 
 def parse_source(text: str) -> Source:
-    if not text.startswith("/"):
-        raise RuleSyntaxError("from", '`from` must be a path starting with "/".')
-    if "?" in text or "#" in text:
-        raise RuleSyntaxError("from", "`from` matches a path only: no query or fragment.")
-    _check_url_text("from", text)
+    if _PLAIN_EXACT.fullmatch(text):  # the common case, made cheap: a plain literal path
+        key = text.rstrip("/") or "/"
+        return Source(tuple(("", p) for p in split_segments(key)), False, True, _NO_NAMES, key)
+    plain = _PLAIN_SOURCE.fullmatch(text) is not None
+    if not plain:
+        if not text.startswith("/"):
+            raise RuleSyntaxError("from", '`from` must be a path starting with "/".')
+        if "?" in text or "#" in text:
+            raise RuleSyntaxError("from", "`from` matches a path only: no query or fragment.")
+        _check_url_text("from", text)
     raw = text.rstrip("/")
     parts = raw[1:].split("/") if raw else []
     wildcard = bool(parts) and parts[-1] == "*"
     if wildcard:
         parts.pop()
     segments: list[Segment] = []
+    names: list[str] = []
     for part in parts:
         if "*" in part:
             raise RuleSyntaxError("from", "`*` may only be the whole last segment, as in /blog/*.")
-        if part.startswith(":"):
-            segments.append((":", _placeholder_name(part[1:], segments)))
+        if part[:1] == ":":
+            names.append(_placeholder_name(part[1:], names))
+            segments.append((":", names[-1]))
         else:
-            segments.append(("", _canonical_segment(part)))
-    return Source(tuple(segments), wildcard)
+            segments.append(("", part if plain else _canonical_segment(part)))
+    if wildcard:
+        names.append(SPLAT)
+    if names:
+        return Source(tuple(segments), wildcard, False, frozenset(names), "")
+    key = "/" + "/".join(value for _, value in segments)
+    return Source(tuple(segments), False, True, _NO_NAMES, key)
 
 
-def _placeholder_name(name: str, before: list[Segment]) -> str:
+def _placeholder_name(name: str, before: list[str]) -> str:
     if not _NAME.fullmatch(name):
         raise RuleSyntaxError("from", f"`:{name}` is not a placeholder: use :letters_digits_.")
     if name == SPLAT:
         raise RuleSyntaxError("from", "`:splat` is reserved for what a trailing /* matches.")
-    if (":", name) in before:
+    if name in before:
         raise RuleSyntaxError("from", f"`:{name}` appears twice in `from`.")
     return name
 
@@ -144,8 +160,7 @@ def _placeholder_name(name: str, before: list[Segment]) -> str:
 Template = tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """`to`, split where placeholders may stand (path and query) and where they may not."""
 
     origin: str  # "scheme://authority" of an absolute target, "" for a path
@@ -163,12 +178,14 @@ class Target:
 
 
 def _template(text: str) -> Template:
-    return tuple(_PLACEHOLDER.split(text))
+    return tuple(_PLACEHOLDER.split(text)) if ":" in text else (text,)
 
 
 def parse_target(text: str, names: frozenset[str] | None) -> Target:
     """`names` are the placeholders the rule's `from` binds, any other is an error (None: a
     `from` too broken to say, so placeholders go unchecked)."""
+    if _PLAIN_TARGET.fullmatch(text) and not text.startswith("//"):
+        return Target("", (text,), ("",), "")
     if not text:
         raise RuleSyntaxError("to", "`to` must not be empty.")
     _check_url_text("to", text)
@@ -176,6 +193,8 @@ def parse_target(text: str, names: frozenset[str] | None) -> Target:
     rest, _, fragment = rest.partition("#")
     path, _, query = rest.partition("?")
     target = Target(origin, _template(path), _template(query), "#" + fragment if fragment else "")
+    if len(target.path) == len(target.query) == 1:
+        return target
     unknown = sorted(target.names - names) if names is not None else []
     if unknown:
         raise RuleSyntaxError(

@@ -10,6 +10,7 @@ from forge.errors import ValidationFailed
 from forge.redirects import service
 from forge.redirects.engine import Chain, Match
 from forge.redirects.schemas import HopOut, MatchedRule, RedirectTestIn, RedirectTestOut
+from forge.sites.models import Environment
 
 
 def _request_target(body: RedirectTestIn) -> tuple[str, str, str | None]:
@@ -56,7 +57,9 @@ def _answer(version: int, match: Match | None, chain: Chain) -> RedirectTestOut:
     )
 
 
-def run(session: Session, env_id: str, body: RedirectTestIn) -> RedirectTestOut:
-    version, compiled = service.compiled_rule_sets(session, [env_id])[env_id]
+def run(session: Session, env: Environment, body: RedirectTestIn) -> RedirectTestOut:
+    """A chain goes on through an absolute target on the URL's host or the environment's."""
+    version, compiled = service.compiled_rule_sets(session, [env.id])[env.id]
     path, query, host = _request_target(body)
-    return _answer(version, compiled.match(path, query), compiled.chain(path, query, host))
+    chain = compiled.chain(path, query, host, env.hostnames)
+    return _answer(version, compiled.match(path, query), chain)

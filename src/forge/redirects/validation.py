@@ -8,7 +8,7 @@ names literally, `:splat` empty.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from forge.redirects.engine import (
@@ -19,12 +19,16 @@ from forge.redirects.engine import (
     Parsed,
     Rule,
     location,
+    next_request,
+    paused_gc,
+    site_hosts,
 )
 from forge.redirects.syntax import (
     SPLAT,
     RuleSyntaxError,
     Segment,
     Source,
+    Target,
     canonical_path,
     parse_source,
     parse_target,
@@ -82,10 +86,17 @@ def _field_problems(index: int, rule: Rule) -> list[Problem]:
     return found
 
 
-def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, list[Problem]]:
-    """The rule parsed, or the syntax problems of its `from` and `to` (each reported once)."""
+# Stands in for a `to` too broken to parse: such a rule still takes part in the checks of
+# sources (duplicates, shadowing), never in the walks of targets.
+_BROKEN_TARGET = Target("", ("",), ("",), "")
+
+
+def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, bool, list[Problem]]:
+    """The rule parsed (its `to` possibly broken), whether its `to` parsed, and the syntax
+    problems of its `from` and `to` (each field reported once)."""
     found: list[Problem] = []
     source: Source | None = None
+    target: Target | None = None
     if "from" not in long:
         try:
             source = parse_source(rule.source)
@@ -96,41 +107,51 @@ def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, list[
             target = parse_target(rule.target, source.names if source else None)
         except RuleSyntaxError as err:
             found.append(_problem(index, "to", "malformed", err.message))
-        else:
-            if source is not None and not found:
-                return Parsed(index, rule, source, target), []
-    return None, found
+    if source is None:
+        return None, False, found
+    return Parsed(index, rule, source, target or _BROKEN_TARGET), target is not None, found
 
 
-def check(rules: Sequence[Rule]) -> Report:
+def check(rules: Sequence[Rule], hosts: Iterable[str] = ()) -> Report:
+    """`hosts`: the environment's own host names (an absolute `to` on one stays on site)."""
+    with paused_gc():
+        return _check(rules, hosts)
+
+
+def _check(rules: Sequence[Rule], hosts: Iterable[str]) -> Report:
     if len(rules) > MAX_RULES:
         message = f"A rule set holds at most {MAX_RULES:,} rules; this one has {len(rules):,}."
         return Report([Problem(None, "rules", "too_many_rules", message)], [], None)
     errors: list[Problem] = []
-    parsed: list[Parsed] = []
+    sourced: list[Parsed] = []
+    complete: list[Parsed] = []
     for index, rule in enumerate(rules):
         fields = _field_problems(index, rule)
         long = {p.param.rsplit(".", 1)[1] for p in fields if p.code == "too_long"}
-        item, syntax = _parse(index, rule, long)
+        item, target_ok, syntax = _parse(index, rule, long)
         errors += fields + syntax
         if item is not None:
-            parsed.append(item)
-    compiled = CompiledRules(parsed)
-    set_errors, warnings = _set_problems(compiled, parsed)
-    errors = sorted(errors + set_errors, key=lambda p: (p.index or 0, p.param))
+            sourced.append(item)
+            if target_ok:
+                complete.append(item)
+    by_source = CompiledRules(sourced)
+    compiled = by_source if len(complete) == len(sourced) else CompiledRules(complete)
+    set_errors = _source_problems(by_source, sourced)
+    skip = {p.index for p in set_errors}
+    target_errors, warnings = _target_problems(
+        site_hosts(*hosts), compiled, [p for p in complete if p.index not in skip]
+    )
+    errors = sorted(errors + set_errors + target_errors, key=lambda p: (p.index or 0, p.param))
     return Report(errors, warnings, None if errors else compiled)
 
 
-def _set_problems(
-    compiled: CompiledRules, parsed: list[Parsed]
-) -> tuple[list[Problem], list[Problem]]:
+def _source_problems(compiled: CompiledRules, parsed: list[Parsed]) -> list[Problem]:
+    """Duplicates and shadowed rules: sources that can never match."""
     errors: list[Problem] = []
-    warnings: list[Problem] = []
-    first_of: dict[tuple[Segment, ...], int] = {}
-    sample = _sample_segment(parsed)
+    first_of: dict[str | tuple[Segment, ...], int] = {}
     for item in parsed:
         i, source = item.index, item.source
-        earlier = first_of.setdefault(source.shape(), i)
+        earlier = first_of.setdefault(source.key if source.exact else source.shape(), i)
         if earlier != i:
             errors.append(
                 _problem(i, "from", "duplicate", f"Same source as rules[{earlier}].from.")
@@ -147,14 +168,36 @@ def _set_problems(
                     " matches every path this one does, and comes first.",
                 )
             )
+    return errors
+
+
+def _target_problems(
+    hosts: frozenset[str], compiled: CompiledRules, parsed: list[Parsed]
+) -> tuple[list[Problem], list[Problem]]:
+    """`from == to` and loops (errors), chains (warnings), of rules that can match."""
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    sample = _sample_segment(parsed)
+    for item in parsed:
+        if _same_place(item):
+            errors.append(
+                _problem(item.index, "to", "from_equals_to", "`to` is the same as `from`.")
+            )
             continue
-        if target_as_source(item.target) == source:
-            errors.append(_problem(i, "to", "from_equals_to", "`to` is the same as `from`."))
-            continue
-        problem = _walk(compiled, item, sample)
+        problem = _walk(compiled, item, sample, hosts)
         if problem is not None:
             (errors if problem.code == "loop" else warnings).append(problem)
     return errors, warnings
+
+
+def _same_place(item: Parsed) -> bool:
+    """`to` names the very source of `from` (trailing slash, encoding and query aside)."""
+    target, source = item.target, item.source
+    if not target.on_site:
+        return False
+    if len(target.path) == 1:  # no placeholder: only an exact source can be the same
+        return source.exact and canonical_path(target.path[0]) == source.key
+    return target_as_source(target) == source
 
 
 def _shadowed_by(compiled: CompiledRules, item: Parsed) -> int | None:
@@ -175,7 +218,9 @@ def _sample_segment(parsed: list[Parsed]) -> str:
     return sample
 
 
-def _walk(compiled: CompiledRules, item: Parsed, sample: str) -> Problem | None:
+def _walk(
+    compiled: CompiledRules, item: Parsed, sample: str, hosts: frozenset[str]
+) -> Problem | None:
     """A loop (error) or a chain (warning) starting with this rule, else None."""
     source = item.source
     segments = [sample if kind == ":" else value for kind, value in source.segments]
@@ -184,11 +229,11 @@ def _walk(compiled: CompiledRules, item: Parsed, sample: str) -> Problem | None:
         bound[SPLAT] = ""
     start = canonical_path("/" + "/".join(segments))
     first = Hop(location(item, bound, ""), item.rule.status, item.index)
-    chain = compiled.follow(start, first, None)
+    chain = compiled.follow(start, first, hosts)
     if len(chain.hops) == 1:
         return None
     route = _route(chain)
-    if chain.loop and _loops_back(chain, start, item.index):
+    if chain.loop and _loops_back(chain, start, item.index, hosts):
         how = (
             f"Takes more than {MAX_HOPS} hops (browsers give up)"
             if len(chain.hops) > MAX_HOPS
@@ -209,15 +254,15 @@ def _route(chain: Chain) -> str:
     return " → ".join(names if len(names) <= 6 else [*names[:3], "…", names[-1]])
 
 
-def _loops_back(chain: Chain, start: str, index: int) -> bool:
+def _loops_back(chain: Chain, start: str, index: int, hosts: frozenset[str]) -> bool:
     """The loop includes this rule: its start is revisited, or it applies again."""
     if any(hop.index == index for hop in chain.hops[1:]):
         return True
-    return any(
-        hop.location.startswith("/")
-        and canonical_path(hop.location.partition("#")[0].partition("?")[0]) == start
-        for hop in chain.hops
-    )
+    for hop in chain.hops:
+        nxt = next_request(hop.location, hosts)
+        if nxt is not None and canonical_path(nxt[0]) == start:
+            return True
+    return False
 
 
 __all__ = ["MAX_RULES", "Problem", "Report", "check"]
