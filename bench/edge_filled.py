@@ -32,12 +32,13 @@ def fill(running: RunningEdge, objects: int, size: int) -> None:
     body = b"f" * size
     for i in range(objects):
         target = b"/fill/%d" % i
-        digest = cachekey.digest(cachekey.primary_key(FILL_HOST, target))
+        key = cachekey.primary_key(FILL_HOST, target)
         plan = Plan(
             env_id=env_id,
             path=target.decode(),
-            primary=digest,
-            digest=digest,
+            primary=key,
+            key=key,
+            digest=cachekey.digest(key),
             vary=(),
             status=200,
             headers=[

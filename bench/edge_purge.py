@@ -31,9 +31,10 @@ TAGGED = 10_000
 
 
 def _entry(i: int, tag: str) -> Entry:
-    digest = cachekey.digest(b"GET\nbench\n/o/%d" % i)
+    key = b"GET\nbench\n/o/%d" % i
     return Entry(
-        digest=digest,
+        key=key,
+        digest=cachekey.digest(key),
         env_id="env_bench",
         path=f"/o/{i}",
         is_page=False,

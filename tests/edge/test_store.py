@@ -15,7 +15,8 @@ def _entry(
     body: bytes = b"x" * 100,
 ) -> Entry:
     return Entry(
-        digest=cachekey.digest(cachekey.primary_key(env.encode(), path.encode())),
+        key=(key := cachekey.primary_key(env.encode(), path.encode())),
+        digest=cachekey.digest(key),
         env_id=env,
         path=path.split("?", 1)[0],
         is_page=page,
@@ -34,10 +35,10 @@ def test_the_byte_bound_evicts_the_least_recently_used_first() -> None:
     entries = [_entry(f"/{i}") for i in range(3)]
     for entry in entries:
         assert store.put(entry)
-    assert store.get(entries[0].digest) is entries[0]  # /0 is now the most recent
+    assert store.get(entries[0].key) is entries[0]  # /0 is now the most recent
     store.put(_entry("/3"))
-    assert store.get(entries[1].digest) is None
-    assert store.get(entries[0].digest) is entries[0]
+    assert store.get(entries[1].key) is None
+    assert store.get(entries[0].key) is entries[0]
     assert len(store) == 3 and store.bytes == 3 * size <= store.max_bytes
     assert store.evictions == 1
 

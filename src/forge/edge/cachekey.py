@@ -19,7 +19,7 @@ METHOD_CLASS = b"GET"
 
 def primary_key(host: bytes, target: bytes) -> bytes:
     """The key without its Vary part (the whole key for a response without Vary)."""
-    return b"%s\n%s\n%s" % (METHOD_CLASS, host, target)
+    return METHOD_CLASS + b"\n" + host + b"\n" + target
 
 
 def variant_key(primary: bytes, names: tuple[str, ...], headers: dict[bytes, bytes]) -> bytes:

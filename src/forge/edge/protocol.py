@@ -30,6 +30,8 @@ MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _HIT = b"HIT"
 _BYPASS = b"BYPASS"
+# The end of a keep-alive HIT's head for each age up to a day, built once.
+_HIT_TAILS = tuple(responses.tail(age, _HIT, True) for age in range(86400))
 
 
 class EdgeProtocol(asyncio.Protocol):
@@ -88,8 +90,9 @@ class EdgeProtocol(asyncio.Protocol):
         self._headers = {}
         self._raw = []
         self._head_bytes = 0
-        self._body = []
-        self._body_bytes = 0
+        if self._body:
+            self._body = []
+            self._body_bytes = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -117,7 +120,18 @@ class EdgeProtocol(asyncio.Protocol):
         if self._busy:
             self._queue.append(self._request(method, keep_alive))
             return
-        self._handle(method, keep_alive)
+        config = self.edge.config
+        host = self._headers.get(b"host", b"")
+        env = config.hosts.get(host)  # the common case: the hostname exactly as configured
+        if env is None:
+            routed = config.route(host)
+            if routed is not None:
+                host, env = routed
+        if env is not None and self._answer_now(method, keep_alive, host, env):
+            if not keep_alive:
+                self.close()
+            return
+        self._start(self._request(method, keep_alive))
 
     # Requests ---------------------------------------------------------------------------
 
@@ -132,16 +146,8 @@ class EdgeProtocol(asyncio.Protocol):
             client_ip=self.client_ip,
         )
 
-    def _handle(self, method: bytes, keep_alive: bool) -> None:
-        """Redirects and fresh cache hits right here; anything else as a task."""
-        routed = self.edge.config.route(self._headers.get(b"host", b""))
-        if routed is not None and self._answer_now(method, keep_alive, *routed):
-            if not keep_alive:
-                self.close()
-            return
-        self._start(self._request(method, keep_alive))
-
     def _answer_now(self, method: bytes, keep_alive: bool, host: bytes, env: EnvConfig) -> bool:
+        """Redirects and fresh cache hits, answered without leaving the callback."""
         edge = self.edge
         if env.redirects is not None and edge.redirect(self, env, self._url, keep_alive):
             return True
@@ -150,19 +156,30 @@ class EdgeProtocol(asyncio.Protocol):
         now = monotonic()
         if now - edge.last_contact > edge.lease:
             return False
-        primary = cachekey.primary_key(host, self._url)
-        digest = cachekey.digest(primary)
         store = edge.store
+        key = b"GET\n" + host + b"\n" + self._url  # cachekey.primary_key, inlined
         if store.variants:
-            varying = store.variants.get(digest)
+            varying = store.variants.get(key)
             if varying is not None:
-                digest = cachekey.digest(cachekey.variant_key(primary, varying[0], self._headers))
-        entry = store.entries.get(digest)
+                key = cachekey.variant_key(key, varying[0], self._headers)
+        entry = store.entries.get(key)
         if entry is None or now >= entry.expires or entry.soft_purged:
             return False
-        store.entries.move_to_end(digest)
-        store.counters_for(entry.env_id).hits += 1
-        edge.send_entry(self, entry, method, self._headers, _HIT, keep_alive, now)
+        store.entries.move_to_end(key)
+        entry.counters.hits += 1
+        headers = self._headers
+        if (
+            method == b"HEAD"
+            or not keep_alive
+            or b"if-none-match" in headers
+            or b"if-modified-since" in headers
+        ):
+            edge.send_entry(self, entry, method, headers, _HIT, keep_alive, now)
+            return True
+        age = int(now - entry.stored_at + entry.initial_age)
+        tail = _HIT_TAILS[age] if age < len(_HIT_TAILS) else responses.tail(age, _HIT, True)
+        if self.transport is not None and not self.closed:
+            self.transport.write(entry.head + tail + entry.body)
         return True
 
     def _start(self, request: Request) -> None:
@@ -188,8 +205,7 @@ class EdgeProtocol(asyncio.Protocol):
             self.close()
             return
         while self._queue and not self._busy and not self.closed:
-            queued = self._queue.popleft()
-            self._start(queued)
+            self._start(self._queue.popleft())
         if not self._busy and self.transport is not None and not self.closed:
             self.transport.resume_reading()
 

@@ -34,13 +34,11 @@ def _lower_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, list[str]]:
     return headers
 
 
-def _full_digest(host: bytes, request: Request, headers: dict[str, list[str]]) -> bytes:
-    """The cache key's digest for this request and the Vary of its response."""
+def _full_key(host: bytes, request: Request, headers: dict[str, list[str]]) -> bytes:
+    """The cache key of this request under the Vary of its response."""
     primary = cachekey.primary_key(host, request.target)
     vary = policy.vary_names(headers)
-    if vary:
-        return cachekey.digest(cachekey.variant_key(primary, vary, request.headers))
-    return cachekey.digest(primary)
+    return cachekey.variant_key(primary, vary, request.headers) if vary else primary
 
 
 def _first(headers: dict[str, list[str]], name: str) -> str | None:
@@ -129,10 +127,11 @@ class Relay:
             self._send(conn, stale, request, STALE)
             return
         if stale is not None:
-            self.edge.store.remove(stale.digest)
+            self.edge.store.remove(stale.key)
         plan = self._plan(request, env, host, status, raw, headers) if store else None
         body = response.aiter_raw()
-        digest = _full_digest(host, request, headers) if request.cacheable_method else None
+        key = _full_key(host, request, headers) if request.cacheable_method else None
+        digest = None if key is None else cachekey.digest(key)
         if plan is None:
             await self._stream(conn, request, status, raw, digest, label, body, [])
             return
@@ -191,8 +190,9 @@ class Relay:
         return Plan(
             env_id=env.id,
             path=request.path,
-            primary=cachekey.digest(cachekey.primary_key(host, request.target)),
-            digest=_full_digest(host, request, headers),
+            primary=cachekey.primary_key(host, request.target),
+            key=(key := _full_key(host, request, headers)),
+            digest=cachekey.digest(key),
             vary=vary,
             status=status,
             headers=responses.forwardable(raw),
@@ -208,6 +208,7 @@ class Relay:
         headers = [*plan.headers, (b"Forge-Cache-Hash", plan.digest.hex().encode())]
         framing = None if plan.status in responses.NO_BODY_STATUSES else len(body)
         entry = Entry(
+            key=plan.key,
             digest=plan.digest,
             env_id=plan.env_id,
             path=plan.path,
@@ -288,6 +289,7 @@ class Plan:
     env_id: str
     path: str
     primary: bytes
+    key: bytes
     digest: bytes
     vary: tuple[str, ...]
     status: int

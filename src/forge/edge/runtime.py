@@ -45,8 +45,8 @@ class Connection(Protocol):
 @dataclass(slots=True)
 class Lookup:
     host: bytes
-    primary: bytes  # digest of the key without Vary
-    digest: bytes  # digest of the full key (the primary when nothing varies)
+    primary: bytes  # the cache key without its Vary part
+    key: bytes  # the full cache key (the primary when nothing varies)
     entry: Entry | None
 
 
@@ -160,12 +160,11 @@ class Edge:
         return True
 
     def lookup(self, host: bytes, request: Request) -> Lookup:
-        primary = cachekey.primary_key(host, request.target)
-        primary_digest = digest = cachekey.digest(primary)
-        varying = self.store.variants.get(primary_digest)
+        primary = key = cachekey.primary_key(host, request.target)
+        varying = self.store.variants.get(primary)
         if varying is not None:
-            digest = cachekey.digest(cachekey.variant_key(primary, varying[0], request.headers))
-        return Lookup(host, primary_digest, digest, self.store.get(digest))
+            key = cachekey.variant_key(primary, varying[0], request.headers)
+        return Lookup(host, primary, key, self.store.get(key))
 
     # The slow path ------------------------------------------------------------------------
 
@@ -209,7 +208,7 @@ class Edge:
         if entry is not None:
             await self._expired(conn, request, env, found, entry, now)
             return
-        flight = self.inflight.get(found.digest)
+        flight = self.inflight.get(found.key)
         if flight is not None:
             await asyncio.shield(flight)
             if self._hit_after_wait(conn, request, host, env):
@@ -220,7 +219,7 @@ class Edge:
         counters.misses += 1
         await self._lead(
             self.inflight,
-            found.digest,
+            found.key,
             self.relay.fetch(conn, request, env, host, None, MISS, store=True),
         )
 
@@ -238,7 +237,7 @@ class Edge:
         counters = self.store.counters_for(env.id)
         in_grace = now < entry.expires + entry.stale_while_revalidate
         servable = entry.soft_purged or in_grace
-        flight = self.revalidating.get(entry.digest)
+        flight = self.revalidating.get(entry.key)
         if flight is not None:
             if servable:
                 counters.stale += 1
@@ -260,7 +259,7 @@ class Edge:
             task = asyncio.get_running_loop().create_task(
                 self._lead(
                     self.revalidating,
-                    entry.digest,
+                    entry.key,
                     self.relay.fetch(None, request, env, found.host, entry, MISS, store=True),
                 )
             )
@@ -270,7 +269,7 @@ class Edge:
         counters.misses += 1
         await self._lead(
             self.revalidating,
-            entry.digest,
+            entry.key,
             self.relay.fetch(conn, request, env, found.host, entry, MISS, store=True),
         )
 
@@ -291,16 +290,16 @@ class Edge:
     async def _lead(
         self,
         registry: dict[bytes, asyncio.Future[None]],
-        digest: bytes,
+        key: bytes,
         work: Coroutine[Any, Any, None],
     ) -> None:
         """Run `work` as the one fetch of this key; others wait on the registry's future."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        registry[digest] = future
+        registry[key] = future
         try:
             await work
         finally:
-            del registry[digest]
+            del registry[key]
             future.set_result(None)
 
     async def aclose(self) -> None:

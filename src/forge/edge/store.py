@@ -20,6 +20,7 @@ class Entry:
 
     __slots__ = (
         "body",
+        "counters",
         "digest",
         "env_id",
         "etag",
@@ -27,6 +28,7 @@ class Entry:
         "head",
         "initial_age",
         "is_page",
+        "key",
         "last_modified",
         "path",
         "primary",
@@ -42,6 +44,7 @@ class Entry:
     def __init__(
         self,
         *,
+        key: bytes,
         digest: bytes,
         env_id: str,
         path: str,
@@ -59,7 +62,8 @@ class Entry:
         last_modified: float | None = None,
         primary: bytes | None = None,
     ) -> None:
-        self.digest = digest
+        self.key = key  # the cache key (forge.edge.cachekey): what the store is keyed by
+        self.digest = digest  # its hash, sent as Forge-Cache-Hash
         self.env_id = env_id
         self.path = path
         self.is_page = is_page
@@ -74,10 +78,11 @@ class Entry:
         self.stale_if_error = stale_if_error
         self.etag = etag
         self.last_modified = last_modified
-        self.primary = primary  # the key without Vary, when the response varies
+        self.primary = primary  # the key without its Vary part, when the response varies
         self.soft_purged = False
+        self.counters = UNSTORED  # its environment's counters, once stored
         # What the entry costs: its bytes plus a fixed allowance for the object and indexes.
-        self.size = len(head) + len(body) + 96 * (1 + len(tags)) + 2 * len(path) + 256
+        self.size = len(head) + len(body) + 96 * (1 + len(tags)) + 2 * len(path) + len(key) + 320
 
     def fresh(self, now: float) -> bool:
         return now < self.expires and not self.soft_purged
@@ -147,6 +152,9 @@ class EnvCounters:
     bytes: dict[str, int] = field(default_factory=lambda: {PAGE: 0, OBJECT: 0})
 
 
+UNSTORED = EnvCounters()
+
+
 def path_pattern(pattern: str) -> re.Pattern[str]:
     """`*` matches zero or more characters; everything else literally."""
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
@@ -156,12 +164,13 @@ class Store:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self.entries: OrderedDict[bytes, Entry] = OrderedDict()
-        # primary key digest → (Vary names, entries stored under it); only for varying responses
+        self.entries: OrderedDict[bytes, Entry] = OrderedDict()  # cache key → entry, LRU first
+        self.by_digest: dict[bytes, bytes] = {}  # Forge-Cache-Hash digest → cache key
+        # key without Vary → (Vary names, entries stored under it); only for varying responses
         self.variants: dict[bytes, tuple[tuple[str, ...], int]] = {}
         self.counters: dict[str, EnvCounters] = {}
-        self._by_tag: dict[str, dict[str, set[bytes]]] = {}  # env → tag → digests
-        self._by_path: dict[str, dict[str, set[bytes]]] = {}  # env → path → digests
+        self._by_tag: dict[str, dict[str, set[bytes]]] = {}  # env → tag → keys
+        self._by_path: dict[str, dict[str, set[bytes]]] = {}  # env → path → keys
         self.evictions = 0
 
     def __len__(self) -> int:
@@ -173,10 +182,10 @@ class Store:
             counters = self.counters[env_id] = EnvCounters()
         return counters
 
-    def get(self, digest: bytes) -> Entry | None:
-        entry = self.entries.get(digest)
+    def get(self, key: bytes) -> Entry | None:
+        entry = self.entries.get(key)
         if entry is not None:
-            self.entries.move_to_end(digest)
+            self.entries.move_to_end(key)
         return entry
 
     def put(self, entry: Entry, vary: tuple[str, ...] = ()) -> bool:
@@ -184,52 +193,54 @@ class Store:
         bound. False when the entry alone exceeds the bound."""
         if entry.size > self.max_bytes:
             return False
-        old = self.entries.get(entry.digest)
+        old = self.entries.get(entry.key)
         if old is not None:
             self._remove(old)
         while self.bytes + entry.size > self.max_bytes and self.entries:
             _, victim = self.entries.popitem(last=False)
             self._unindex(victim)
             self.evictions += 1
-        self.entries[entry.digest] = entry
+        self.entries[entry.key] = entry
         self._index(entry, vary)
         return True
 
-    def remove(self, digest: bytes) -> None:
-        entry = self.entries.get(digest)
+    def remove(self, key: bytes) -> None:
+        entry = self.entries.get(key)
         if entry is not None:
             self._remove(entry)
 
     def _remove(self, entry: Entry) -> None:
-        del self.entries[entry.digest]
+        del self.entries[entry.key]
         self._unindex(entry)
 
     def _index(self, entry: Entry, vary: tuple[str, ...]) -> None:
         env = entry.env_id
         self.bytes += entry.size
-        counters = self.counters_for(env)
+        counters = entry.counters = self.counters_for(env)
         counters.entries[entry.kind] += 1
         counters.bytes[entry.kind] += entry.size
-        self._by_path.setdefault(env, {}).setdefault(entry.path, set()).add(entry.digest)
+        self.by_digest[entry.digest] = entry.key
+        self._by_path.setdefault(env, {}).setdefault(entry.path, set()).add(entry.key)
         if entry.tags:
             tags = self._by_tag.setdefault(env, {})
             for tag in entry.tags:
-                tags.setdefault(tag, set()).add(entry.digest)
+                tags.setdefault(tag, set()).add(entry.key)
         if entry.primary is not None:
             _, count = self.variants.get(entry.primary, (vary, 0))
             self.variants[entry.primary] = (vary, count + 1)
 
     def _unindex(self, entry: Entry) -> None:
-        env, digest = entry.env_id, entry.digest
+        env, key = entry.env_id, entry.key
         self.bytes -= entry.size
+        del self.by_digest[entry.digest]
         counters = self.counters_for(env)
         counters.entries[entry.kind] -= 1
         counters.bytes[entry.kind] -= entry.size
-        _discard(self._by_path[env], entry.path, digest)
+        _discard(self._by_path[env], entry.path, key)
         if entry.tags:
             tags = self._by_tag[env]
             for tag in entry.tags:
-                _discard(tags, tag, digest)
+                _discard(tags, tag, key)
         state = self.variants.get(entry.primary) if entry.primary is not None else None
         if state is not None and entry.primary is not None:
             names, count = state
@@ -253,7 +264,7 @@ class Store:
 
     def _candidates(self, env_id: str, selector: Selector) -> set[bytes]:
         if selector.names_nothing:
-            return {d for digests in self._by_path.get(env_id, {}).values() for d in digests}
+            return {k for keys in self._by_path.get(env_id, {}).values() for k in keys}
         found: set[bytes] = set()
         tags = self._by_tag.get(env_id, {})
         for tag in selector.tags:
@@ -264,23 +275,23 @@ class Store:
                 found.update(paths.get(pattern, ()))
                 continue
             regex = path_pattern(pattern)
-            for path, digests in paths.items():
+            for path, keys in paths.items():
                 if regex.fullmatch(path):
-                    found.update(digests)
+                    found.update(keys)
         for hex_digest in selector.cache_hashes:
             try:
                 digest = bytes.fromhex(hex_digest)
             except ValueError:
                 continue
-            entry = self.entries.get(digest)
-            if entry is not None and entry.env_id == env_id:
-                found.add(digest)
+            key = self.by_digest.get(digest)
+            if key is not None and self.entries[key].env_id == env_id:
+                found.add(key)
         return found
 
     def purge(self, env_id: str, selector: Selector, dry_run: bool = False) -> PurgeOutcome:
         """Evict (or, soft, mark stale) every entry of the environment the selector names
         within its type; a dry run only counts."""
-        entries = (self.entries[digest] for digest in self._candidates(env_id, selector))
+        entries = (self.entries[key] for key in self._candidates(env_id, selector))
         matched = [e for e in entries if selector.type == "all" or e.kind == selector.type]
         if dry_run:
             return PurgeOutcome(len(matched), 0, 0)
@@ -297,12 +308,12 @@ class Store:
     def top_tags(self, env_id: str, limit: int = 20) -> list[tuple[str, int]]:
         tags = self._by_tag.get(env_id, {})
         best = heapq.nlargest(limit, tags.items(), key=lambda item: (len(item[1]), item[0]))
-        return [(tag, len(digests)) for tag, digests in best]
+        return [(tag, len(keys)) for tag, keys in best]
 
 
-def _discard(index: dict[str, set[bytes]], name: str, digest: bytes) -> None:
+def _discard(index: dict[str, set[bytes]], name: str, key: bytes) -> None:
     members = index.get(name)
     if members is not None:
-        members.discard(digest)
+        members.discard(key)
         if not members:
             del index[name]
