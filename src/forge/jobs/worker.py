@@ -139,6 +139,10 @@ class Worker:
         except OperationalError:
             # The database went away mid-job: the lease runs out and a worker takes it over.
             log.warning("job left to its lease: database unreachable", extra={"job": job.id})
+        except Exception:
+            # Finishing failed (a handler's effects raised): nothing was committed; the lease
+            # runs out and the job is attempted again.
+            log.exception("job left to its lease: finishing failed", extra={"job": job.id})
 
     async def _attempt(self, job: Job) -> None:
         job_type = self.types[job.type]
