@@ -70,6 +70,7 @@ class LabellingStore(Store):
             entry.path.encode("latin-1", "replace"),
         )
         copy = Entry(
+            key=entry.key,
             digest=entry.digest,
             env_id=entry.env_id,
             path=entry.path,
