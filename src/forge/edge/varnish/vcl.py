@@ -115,14 +115,15 @@ sub vcl_hash {
 }
 
 sub vcl_hit {
-    if (obj.ttl > 0s) {
-        return (deliver);
-    }
+    # Freshness by the edge's absolute expiry (obj.ttl of an object stale at once is a
+    # millisecond); obj.ttl alone tells a soft purge (ttl 0 before the expiry).
     if (std.time(obj.http.Forge-Edge-Expires, now) > now) {
-        # Soft-purged before its time: stale while one background fetch revalidates it.
+        # Fresh, or soft-purged before its time: then stale while one background fetch
+        # revalidates it.
         return (deliver);
     }
-    if (obj.ttl + std.duration(obj.http.Forge-Edge-SWR + "s", 0s) > 0s) {
+    if (std.time(obj.http.Forge-Edge-Expires, now) +
+            std.duration(obj.http.Forge-Edge-SWR + "s", 0s) > now) {
         return (deliver);
     }
     set req.http.Forge-Fresh-Only = "1";
@@ -175,7 +176,7 @@ sub vcl_deliver {
         unset req.http.Forge-INM;
     }
     if (obj.hits > 0 && !obj.uncacheable) {
-        if (obj.ttl > 0s) {
+        if (obj.ttl > 0s && std.time(resp.http.Forge-Edge-Expires, now) > now) {
             set resp.http.Forge-Cache = "HIT";
         } else {
             set resp.http.Forge-Cache = "STALE";
