@@ -73,7 +73,14 @@ def forge_instance(
         created = json.loads(init.stdout)
         port = free_port()
         server = subprocess.Popen(
-            [str(VENV_BIN / "forge"), "serve", "--port", str(port)],
+            [
+                str(VENV_BIN / "forge"),
+                "serve",
+                "--port",
+                str(port),
+                "--edge-port",
+                str(free_port()),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

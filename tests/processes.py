@@ -78,7 +78,9 @@ class ForgeProcess:
 class ForgeServer(ForgeProcess):
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
-        super().__init__(["serve", "--port", str(self.port)], env, log)
+        super().__init__(
+            ["serve", "--port", str(self.port), "--edge-port", str(free_port())], env, log
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + DEADLINE
         while True:

@@ -73,7 +73,7 @@ def served(
         yield base, log
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
 
 
 def test_init_then_serve_answers_with_the_first_key(

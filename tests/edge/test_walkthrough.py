@@ -63,7 +63,7 @@ def processes(tmp_path: Path) -> Iterator[tuple[dict[str, str], str, str, str, P
     finally:
         for process in (serve, origin):
             process.terminate()
-            process.wait(timeout=10)
+            process.wait(timeout=30)
 
 
 def test_fetch_through_the_edge_purge_by_tag_and_wait_on_the_job(

@@ -58,7 +58,7 @@ class Server:
             "FORGE_MASTER_KEY": SHARED_MASTER_KEY,
         }
         self.process = subprocess.Popen(
-            [FORGE, "serve", "--port", str(self.port)],
+            [FORGE, "serve", "--port", str(self.port), "--edge-port", str(_free_port())],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -56,7 +56,7 @@ def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
     ports = [_free_port(), _free_port()]
     servers = [
         subprocess.Popen(
-            [FORGE, "serve", "--port", str(port)],
+            [FORGE, "serve", "--port", str(port), "--edge-port", str(_free_port())],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

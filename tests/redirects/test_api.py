@@ -343,6 +343,9 @@ def test_a_replacement_wakes_the_edges_after_it_committed(
             # What an edge woken now would read: the new version must already be committed.
             seen.append((channel, message, _stored_versions(database, w.env.id)))
 
+        def close(self) -> None:
+            pass
+
     app.state.notifier = Recorder()
     data_of(_put(api, w, RULES))
     data_of(api.post(redirects_path(w.env, "versions/1/restore"), headers=w.owner.headers))
