@@ -77,10 +77,9 @@ class ForgeProcess:
 
 class ForgeServer(ForgeProcess):
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        super().__init__(
-            ["serve", "--port", str(self.port), "--edge-port", str(free_port())], env, log
-        )
+        self.port, self.edge_port = free_port(), free_port()
+        args = ["serve", "--port", str(self.port), "--edge-port", str(self.edge_port)]
+        super().__init__(args, env, log)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + DEADLINE
         while True:

@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 from forge.db import Database
 from tests.factories import Edges, SecretsWorld, World
 
+EDGE_LEASE_SECONDS = 600
+
 
 @dataclass
 class CacheWorld(SecretsWorld):
@@ -36,6 +38,14 @@ def edges(database: Database) -> Edges:
 
 
 @pytest.fixture
+def api(api_with: Callable[..., TestClient]) -> TestClient:
+    """The API without a worker (jobs stay queued), edges live for 10 minutes."""
+    return api_with(edge_lease_seconds=EDGE_LEASE_SECONDS)
+
+
+@pytest.fixture
 def working_api(api_with: Callable[..., TestClient]) -> TestClient:
-    """The API with its job worker in-process (as on embedded defaults, on both backends)."""
-    return api_with(worker_in_process=True)
+    """The API with its job worker in-process (as on embedded defaults, on both backends).
+    Edges stay live for 10 minutes without a heartbeat, so a slow machine never turns a
+    test's edge "down" behind its back; tests age a heartbeat past that to make one down."""
+    return api_with(worker_in_process=True, edge_lease_seconds=EDGE_LEASE_SECONDS)

@@ -16,11 +16,11 @@ from forge.audit.models import AuditEvent
 from forge.db import Database
 from forge.notify import PURGE_APPLIED
 from tests.assertions import data_of
-from tests.cache.conftest import CacheWorld
+from tests.cache.conftest import EDGE_LEASE_SECONDS, CacheWorld
 from tests.factories import Edges
 
 DEADLINE = 30.0
-DOWN = timedelta(minutes=5)
+DOWN = timedelta(seconds=EDGE_LEASE_SECONDS + 60)
 
 
 def _job(api: TestClient, cw: CacheWorld, job_id: str) -> dict[str, Any]:
@@ -147,7 +147,9 @@ def test_stopped_edges_are_neither_waited_for_nor_down(
 def test_a_live_edge_that_never_applies_fails_the_job_naming_it(
     api_with: Callable[..., TestClient], cw: CacheWorld, edges: Edges
 ) -> None:
-    api = api_with(worker_in_process=True, purge_timeout_seconds=1)
+    api = api_with(
+        worker_in_process=True, purge_timeout_seconds=1, edge_lease_seconds=EDGE_LEASE_SECONDS
+    )
     quick, stuck = edges.register("edge-quick"), edges.register("edge-stuck")
     job_id = _purge(api, cw)
     seq = edges.seq_of(job_id)

@@ -12,7 +12,7 @@ from forge.audit.models import AuditEvent
 from forge.db import Database
 from forge.notify import CONFIG_CHANGED
 from tests.assertions import assert_error, data_of
-from tests.cache.conftest import CacheWorld
+from tests.cache.conftest import EDGE_LEASE_SECONDS, CacheWorld
 from tests.factories import Edges, World
 
 
@@ -69,7 +69,9 @@ def test_the_state_sums_the_live_edges_only(api: TestClient, cw: CacheWorld, edg
         },
     )
     down = edges.register(
-        "edge-down", heartbeat_age=timedelta(minutes=5), stats=_stats(env, hits=1000)
+        "edge-down",
+        heartbeat_age=timedelta(seconds=EDGE_LEASE_SECONDS + 60),
+        stats=_stats(env, hits=1000),
     )
     cache = data_of(api.get(cw.cache_path, headers=cw.owner.headers))
     state = cache["state"]

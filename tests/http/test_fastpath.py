@@ -28,6 +28,7 @@ def test_only_single_resource_reads_are_dispatched_directly(app: FastAPI) -> Non
     assert direct == [
         "/v1/sites/{site}",
         "/v1/sites/{site}/environments/{env}",
+        "/v1/sites/{site}/environments/{env}/redirects",
         "/v1/teams/{team}",
     ]
 

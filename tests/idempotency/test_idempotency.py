@@ -260,11 +260,15 @@ def test_a_claim_abandoned_by_a_dead_process_is_taken_over(
 def test_the_openapi_document_offers_the_header_on_every_post(api: TestClient) -> None:
     document = api.get("/v1/openapi.json").json()
     paths = document["paths"]
-    # Every POST made with a key; the signed secret-scanning report is idempotent by itself.
+    # Every POST made with a key; the signed secret-scanning report is idempotent by itself,
+    # and a POST spending `read` is a query (the redirect test call) that stores nothing.
     posts = [
         ops["post"]
         for path, ops in paths.items()
-        if "post" in ops and path.startswith("/v1") and ops["post"].get("security")
+        if "post" in ops
+        and path.startswith("/v1")
+        and ops["post"].get("security")
+        and ops["post"].get("x-forge-bucket") not in ("read", "free")
     ]
     assert len(posts) > 5
     for operation in posts:
