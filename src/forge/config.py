@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,9 @@ class Settings:
     # job fails when a live edge has not applied it within the purge timeout.
     edge_lease_seconds: int = 5
     purge_timeout_seconds: int = 30
+    # The secret the edge's agent sends with its purges to a Varnish in front of it
+    # (`forge edge --cache varnish`; the same value is in the VCL `forge edge vcl` prints).
+    varnish_secret: str | None = field(default=None, repr=False)
     # The edge's port inside `forge serve`, its cache's byte bound, its origin timeouts.
     edge_port: int = 8081
     edge_cache_bytes: int = 256 * 1024 * 1024
@@ -113,6 +117,15 @@ def _switch(env: Mapping[str, str], name: str) -> bool | None:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigError(name, f"expected on, off or auto, got {raw!r}")
+
+
+def _varnish_secret(env: Mapping[str, str]) -> str | None:
+    raw = env.get("FORGE_VARNISH_SECRET", "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{32,128}", raw):
+        raise ConfigError("FORGE_VARNISH_SECRET", "must be 32 to 128 letters, digits, '-' or '_'")
+    return raw
 
 
 def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
@@ -246,4 +259,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         worker_in_process=_switch(env, "FORGE_WORKER_IN_PROCESS"),
         edge_lease_seconds=_positive_int(env, "FORGE_EDGE_LEASE_SECONDS", 5),
         purge_timeout_seconds=_positive_int(env, "FORGE_PURGE_TIMEOUT_SECONDS", 30),
+        varnish_secret=_varnish_secret(env),
     )

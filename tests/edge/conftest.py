@@ -16,28 +16,51 @@ import uvloop
 from forge.config import Settings
 from forge.db import Database
 from forge.edge.runner import RunningEdge, start_edge
+from forge.edge.varnish.runner import start_behind_varnish
 from forge.notify import LocalHub, Notifier
 from forge.sites.models import Environment
 from tests.edge.origin import Origin
+from tests.edge.tiers import VarnishTier, tier, varnish_tier
 from tests.factories import World
 
 T = TypeVar("T")
 
 
+__all__ = ["tier", "varnish_tier"]
+
+
 class EdgeThread:
-    def __init__(self, settings: Settings, database: Database, notifier: Notifier | None) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        notifier: Notifier | None,
+        varnish: VarnishTier | None = None,
+    ) -> None:
+        self.settings = settings if varnish is None else varnish.settings(settings)
         self.database = database
         self.notifier = notifier
+        self.varnish = varnish
         self.loop = uvloop.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.running: RunningEdge | None = None
 
     def start(self) -> EdgeThread:
         self._thread.start()
-        self.running = self.call(
-            start_edge(self.settings, self.database, "127.0.0.1", 0, self.notifier)
-        )
+        if self.varnish is None:
+            started = start_edge(self.settings, self.database, "127.0.0.1", 0, self.notifier)
+        else:
+            started = start_behind_varnish(
+                self.settings,
+                self.database,
+                "127.0.0.1",
+                self.varnish.edge_port,
+                self.varnish.url,
+                self.notifier,
+            )
+        self.running = self.call(started)
+        if self.varnish is not None:
+            self.varnish.wait_ready()
         return self
 
     def call(self, work: Coroutine[Any, Any, T]) -> T:
@@ -45,8 +68,9 @@ class EdgeThread:
 
     @property
     def url(self) -> str:
+        """Where clients connect: the edge, or the Varnish in front of it."""
         assert self.running is not None
-        return self.running.address
+        return self.running.address if self.varnish is None else self.varnish.url
 
     def stop(self) -> None:
         if self.running is not None:
@@ -74,8 +98,10 @@ def hub() -> LocalHub:
 
 
 @pytest.fixture
-def edge(edge_settings: Settings, database: Database, hub: LocalHub) -> Iterator[EdgeThread]:
-    running = EdgeThread(edge_settings, database, hub).start()
+def edge(
+    edge_settings: Settings, database: Database, hub: LocalHub, tier: VarnishTier | None
+) -> Iterator[EdgeThread]:
+    running = EdgeThread(edge_settings, database, hub, tier).start()
     yield running
     running.stop()
 

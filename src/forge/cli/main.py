@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,6 +17,7 @@ from forge.db import Database
 from forge.secrets import masterkey
 
 if TYPE_CHECKING:
+    import uvicorn
     from fastapi import FastAPI
 
 app = typer.Typer(help="Forge operator CLI.", no_args_is_help=True, add_completion=False)
@@ -115,9 +118,15 @@ def serve(
         int | None,
         typer.Option("--edge-port", help="The edge's port (default FORGE_EDGE_PORT or 8081)"),
     ] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="No job worker in-process (run `forge worker`)")
+    ] = False,
+    no_edge: Annotated[
+        bool, typer.Option("--no-edge", help="No edge beside the API (run `forge edge`)")
+    ] = False,
 ) -> None:
     """Serve the API and an edge (several API processes with --workers; each runs one query
-    at a time)."""
+    at a time). At scale, `--no-worker --no-edge`: the API alone."""
     import uvicorn
 
     from forge import logs, serving
@@ -130,6 +139,10 @@ def serve(
     elif not migrations.is_current(database):
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
+    if no_worker:
+        # --workers processes build their settings from the environment.
+        os.environ["FORGE_WORKER_IN_PROCESS"] = "off"
+        settings = replace(settings, worker_in_process=False)
     application = _app_or_exit(settings, database)
     config = uvicorn.Config(
         # With several workers each process builds its own app; this one only checked it.
@@ -141,7 +154,9 @@ def serve(
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
     if settings.runs_worker_in_process:
         console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
-    if workers == 1:
+    if no_edge:
+        _serve_api_only(config)
+    elif workers == 1:
         try:
             runner.serve_with_api(
                 config, settings, database, host, edge_port, application.state.notifier
@@ -154,17 +169,50 @@ def serve(
         runner.serve_workers_with_edge(config, settings, database, host, edge_port)
 
 
-@app.command()
+edge_app = typer.Typer(
+    help="Run an edge; `forge edge vcl` prints the VCL of a Varnish in front of one.",
+    invoke_without_command=True,
+)
+app.add_typer(edge_app, name="edge")
+
+
+def _serve_api_only(config: uvicorn.Config) -> None:
+    import uvicorn as server
+    from uvicorn.supervisors import Multiprocess
+
+    if config.workers == 1:
+        server.Server(config).run()
+        return
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+@edge_app.callback()
 def edge(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8081,
+    cache: Annotated[
+        str, typer.Option("--cache", help="builtin (in memory) or varnish (in front of it)")
+    ] = "builtin",
+    varnish: Annotated[
+        str | None, typer.Option("--varnish", help="The Varnish URL its agent purges")
+    ] = None,
 ) -> None:
-    """Run an edge (the caching reverse proxy) as its own process."""
+    """Run an edge (the caching reverse proxy) as its own process; with --cache varnish, as
+    the backend of a Varnish holding the cache (its VCL: `forge edge vcl`)."""
+    if ctx.invoked_subcommand is not None:
+        return
     import uvloop
 
     from forge import logs
     from forge.edge import runner
+    from forge.edge.varnish.client import VarnishError
+    from forge.edge.varnish.runner import VarnishNotConfigured
 
+    if cache not in ("builtin", "varnish"):
+        fail(f"--cache must be builtin or varnish, got {cache!r}")
+    if (cache == "varnish") != (varnish is not None):
+        fail("--cache varnish and --varnish URL go together")
     settings = settings_or_exit()
     database = database_or_exit(settings)
     if settings.is_sqlite:
@@ -173,11 +221,47 @@ def edge(
         fail("the database schema is not at the newest revision; run `forge migrate` first")
     logs.configure()
     try:
-        uvloop.run(runner.serve_forever(settings, database, host, port))
+        uvloop.run(runner.serve_forever(settings, database, host, port, varnish))
     except ConfigError as err:
         fail(f"bad configuration: {err}")
     except OSError as err:
         fail(f"cannot listen on {host}:{port}: {err.strerror}")
+    except (VarnishNotConfigured, VarnishError) as err:
+        fail(str(err))
+    finally:
+        database.dispose()
+
+
+@edge_app.command("vcl")
+def edge_vcl(
+    edge_host: Annotated[str, typer.Option("--edge-host", help="The edge's IP address")] = (
+        "127.0.0.1"
+    ),
+    edge_port: Annotated[int, typer.Option("--edge-port")] = 8081,
+    agent: Annotated[
+        list[str] | None,
+        typer.Option("--agent", help="Address or network purges may come from (repeatable)"),
+    ] = None,
+) -> None:
+    """Print the VCL for a Varnish in front of an edge (purge secret: FORGE_VARNISH_SECRET)."""
+    from forge.edge.varnish.vcl import VclError, VclSettings, render
+
+    settings = settings_or_exit()
+    if not settings.varnish_secret:
+        fail("FORGE_VARNISH_SECRET is not set: the VCL accepts purges only with that secret")
+    try:
+        text = render(
+            VclSettings(
+                backend_host=edge_host,
+                backend_port=edge_port,
+                secret=settings.varnish_secret,
+                agents=tuple(agent) if agent else ("127.0.0.1", "::1"),
+                origin_timeout=settings.edge_origin_timeout,
+            )
+        )
+    except VclError as err:
+        fail(str(err))
+    typer.echo(text, nl=False)
 
 
 @app.command("demo-origin")

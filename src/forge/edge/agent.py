@@ -116,7 +116,9 @@ class Agent:
             if was_out_of_contact and batch and batch[0].seq > self.applied_seq + 1:
                 await self._drop_cache_if_trimmed()
             for purge in batch:
-                outcome = self.edge.store.purge(purge.environment_id, purge.selector, purge.dry_run)
+                outcome = await self.edge.apply_purge(
+                    purge.environment_id, purge.selector, purge.dry_run
+                )
                 self._unrecorded.append(repository.AppliedPurge(purge.seq, outcome, utcnow()))
                 self.applied_seq = purge.seq
             if self._unrecorded:
@@ -130,7 +132,7 @@ class Agent:
         some of them cannot know what they named, so it forgets everything."""
         oldest = await asyncio.to_thread(repository.oldest_seq, self.database)
         if oldest > self.applied_seq + 1:
-            dropped = self.edge.store.clear()
+            dropped = await self.edge.drop_cache()
             log.warning(
                 "purges this edge missed were trimmed from the log; cache dropped",
                 extra={"edge": self.edge_id, "entries": dropped, "applied_seq": self.applied_seq},

@@ -69,7 +69,7 @@ class Relay:
             request.raw_headers,
             client_ip=request.client_ip,
             host=request.headers.get(b"host", b""),
-            drop_conditionals=cacheable,
+            drop_conditionals=cacheable and not self.edge.forwards_conditionals,
         )
         if stale is not None:
             headers += _validators(stale)

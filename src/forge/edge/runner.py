@@ -44,20 +44,20 @@ async def start_edge(
     host: str,
     port: int,
     notifier: Notifier | None = None,
+    edge: Edge | None = None,
 ) -> RunningEdge:
-    """Bind, register and load the configuration; serving once this returns."""
+    """Bind, register and load the configuration; serving once this returns. `edge`: one
+    built with another cache tier (forge.edge.varnish.tier), else the built-in cache."""
     if settings.edge_lease_seconds < 2:
         raise ConfigError(
             "FORGE_EDGE_LEASE_SECONDS", "an edge heartbeats every second: at least 2 seconds"
         )
-    edge = Edge(
-        Store(settings.edge_cache_bytes),
-        OriginPool(settings.edge_connect_timeout, settings.edge_origin_timeout),
-        float(settings.edge_lease_seconds),
-    )
+    if edge is None:
+        edge = Edge(Store(settings.edge_cache_bytes), origin_pool(settings), edge_lease(settings))
+    built = edge
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: EdgeProtocol(edge), host, port, reuse_address=True, backlog=1024
+        lambda: EdgeProtocol(built), host, port, reuse_address=True, backlog=1024
     )
     bound = server.sockets[0].getsockname()
     address = f"http://{host}:{bound[1]}"
@@ -76,20 +76,41 @@ async def start_edge(
     return RunningEdge(edge, agent, server, address)
 
 
-async def serve_forever(settings: Settings, database: Database, host: str, port: int) -> None:
+def origin_pool(settings: Settings) -> OriginPool:
+    return OriginPool(settings.edge_connect_timeout, settings.edge_origin_timeout)
+
+
+def edge_lease(settings: Settings) -> float:
+    return float(settings.edge_lease_seconds)
+
+
+async def serve_forever(
+    settings: Settings, database: Database, host: str, port: int, varnish_url: str | None = None
+) -> None:
     """`forge edge`: run until SIGINT or SIGTERM, then deregister. Woken by LISTEN/NOTIFY on
-    PostgreSQL; on SQLite by its polls alone."""
+    PostgreSQL; on SQLite by its polls alone. With `varnish_url`, the edge is the backend of
+    that Varnish, which holds the cache (forge.edge.varnish)."""
     notifier = build_notifier(settings.database_url)
     try:
-        await _serve_until_signalled(settings, database, host, port, notifier)
+        await _serve_until_signalled(settings, database, host, port, notifier, varnish_url)
     finally:
         notifier.close()
 
 
 async def _serve_until_signalled(
-    settings: Settings, database: Database, host: str, port: int, notifier: Notifier
+    settings: Settings,
+    database: Database,
+    host: str,
+    port: int,
+    notifier: Notifier,
+    varnish_url: str | None,
 ) -> None:
-    running = await start_edge(settings, database, host, port, notifier)
+    if varnish_url is None:
+        running = await start_edge(settings, database, host, port, notifier)
+    else:
+        from forge.edge.varnish.runner import start_behind_varnish
+
+        running = await start_behind_varnish(settings, database, host, port, varnish_url, notifier)
     print(f"Forge edge listening on {running.address}", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -22,7 +22,7 @@ from forge.edge.config import EdgeConfig, EnvConfig
 from forge.edge.origin import OriginError, OriginPool
 from forge.edge.relay import Relay
 from forge.edge.request import Request
-from forge.edge.store import Entry, Store
+from forge.edge.store import Entry, PurgeOutcome, Selector, Store
 
 log = logging.getLogger("forge.edge")
 
@@ -51,6 +51,9 @@ class Lookup:
 
 
 class Edge:
+    # A cache tier in front that revalidates its own copies sends conditionals worth keeping.
+    forwards_conditionals = False
+
     def __init__(self, store: Store, origins: OriginPool, lease_seconds: float) -> None:
         self.store = store
         self.origins = origins
@@ -92,6 +95,16 @@ class Edge:
                 ],
             }
         return {"environments": environments}
+
+    async def drop_cache(self) -> int:
+        """Forget every cached response (purges this edge missed were trimmed from the log);
+        how many there were."""
+        return self.store.clear()
+
+    async def apply_purge(self, env_id: str, selector: Selector, dry_run: bool) -> PurgeOutcome:
+        """One purge of the log applied to this edge's cache tier (the built-in store here;
+        forge.edge.varnish.tier applies it to Varnish)."""
+        return self.store.purge(env_id, selector, dry_run)
 
     def contact(self, *, heartbeat: float | None = None, log_read: float | None = None) -> None:
         if heartbeat is not None:
