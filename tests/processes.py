@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
+
 FORGE = str(Path(sys.executable).parent / "forge")
 # Processes sharing a database share its master key (each has its own data dir here).
 SHARED_MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 DEADLINE = 60.0  # generous: the machine is shared and often loaded
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def forge_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ from types import TracebackType
 
 import httpx
 
+from tests.ports import free_port
+
 FORGE = str(Path(sys.executable).parent / "forge")
 # Processes sharing a database share its master key (each has its own data dir).
 SHARED_MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class ForgeServer:

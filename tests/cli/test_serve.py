@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,19 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.ports import free_port as _free_port
+
 FORGE = str(Path(sys.executable).parent / "forge")
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("FORGE_TEST_DATABASE", "sqlite") != "sqlite",
     reason="embedded SQLite only: runs in the sqlite pass",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

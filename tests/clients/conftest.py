@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,16 +21,10 @@ import pytest
 from forge.config import Settings
 from forge.db import Database
 from tests.factories import Key, SecretsWorld, World
+from tests.ports import free_port
 
 BIN = Path(sys.executable).parent
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class LiveServer:

@@ -27,16 +27,10 @@ from forge.sites.models import Environment
 from tests.edge.conftest import wait_for
 from tests.edge.origin import Answer, Origin
 from tests.factories import Key, World
+from tests.ports import free_port as _free_port
 
 FORGE = str(Path(sys.executable).parent / "forge")
 LEASE = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 class EdgeProcess:

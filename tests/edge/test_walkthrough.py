@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.edge.conftest import wait_for
+from tests.ports import free_port as _free_port
 
 FORGE = str(Path(sys.executable).parent / "forge")
 
@@ -23,13 +23,6 @@ pytestmark = pytest.mark.skipif(
     os.environ.get("FORGE_TEST_DATABASE", "sqlite") != "sqlite",
     reason="embedded SQLite only: runs in the sqlite pass",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _up(url: str) -> bool:

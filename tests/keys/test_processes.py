@@ -23,16 +23,10 @@ from forge.clock import utcnow
 from forge.db import Database
 from forge.keys.models import ApiKey, KeySecret
 from tests.factories import Key, World
+from tests.ports import free_port as _free_port
 
 FORGE = str(Path(sys.executable).parent / "forge")
 SHARED_MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_listening(port: int, server: subprocess.Popen[bytes]) -> None:

@@ -17,16 +17,10 @@ from sqlalchemy import text
 
 from forge.db import Database
 from tests.factories import World
+from tests.ports import free_port as _free_port
 from tests.ratelimit.conftest import REDIS_URL, forget_prefix, redis_prefix
 
 FORGE = str(Path(sys.executable).parent / "forge")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_for(port: int) -> None:

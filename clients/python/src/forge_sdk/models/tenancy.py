@@ -38,6 +38,7 @@ class Team(ForgeModel):
     object: str = "team"
     slug: str
     name: str
+    secret_value_roles: list[str] = []
     created_at: str
 
 

@@ -100,6 +100,11 @@ class Teams(Resource[M]):
     def get(self, team: str) -> Call[Team]:
         return Call(path={"team": team})
 
+    @one("PATCH", "/v1/teams/{team}", "Team")
+    def update(self, team: str, *, secret_value_roles: Sequence[str]) -> Call[Team]:
+        """Which roles may set secret values (owners only; must include `owner`)."""
+        return Call(path={"team": team}, body={"secret_value_roles": list(secret_value_roles)})
+
 
 class Projects(Resource[M]):
     @paged("/v1/projects", "Project")
