@@ -5,7 +5,6 @@ it cannot be, the Varnish half is skipped with apt's reason."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,6 +14,7 @@ import pytest
 
 from forge.config import Settings
 from forge.edge.varnish.vcl import READY_HOST, READY_PATH, VclSettings, render
+from tests.ports import free_port
 from tools.system_packages import Unavailable, ensure_varnish
 
 TIERS = ("builtin", "varnish")
@@ -37,9 +37,7 @@ class VarnishTier:
     def __init__(self) -> None:
         from tools.varnish_process import Varnish
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.edge_port: int = sock.getsockname()[1]
+        self.edge_port = free_port()
         vcl = render(VclSettings("127.0.0.1", self.edge_port, SECRET, origin_timeout=1.0))
         self.varnish = Varnish(vcl, storage_bytes=64 * 1024 * 1024).start()
 
