@@ -20,6 +20,7 @@ lint: install
 	$(BIN)/ruff check src tests bench tools clients
 	$(BIN)/ruff format --check src tests bench tools clients
 	$(BIN)/python tools/api_reference.py --check
+	$(BIN)/python tools/config_reference.py --check
 	$(BIN)/mypy
 
 test-sqlite: install

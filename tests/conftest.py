@@ -12,7 +12,6 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -82,7 +81,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     base = load_settings({"FORGE_DATA_DIR": str(tmp_path / "data")})
     # No job worker in the test apps unless a test asks for one (`api_with(worker_in_process=
     # True)`): a background worker would change the jobs other tests look at.
-    return replace(base, database_url=database_url, worker_in_process=False)
+    return base.model_copy(update={"database_url": database_url, "worker_in_process": False})
 
 
 @pytest.fixture
@@ -102,7 +101,7 @@ def api_with(settings: Settings, database: Database) -> Iterator[Callable[..., T
     with contextlib.ExitStack() as stack:
 
         def make(**changes: object) -> TestClient:
-            application = create_app(replace(settings, **changes), database)
+            application = create_app(settings.model_copy(update=changes), database)
             client = TestClient(application, client=("198.51.100.7", 50000))
             return stack.enter_context(client)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Iterator
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -89,7 +88,7 @@ def origin() -> Iterator[Origin]:
 
 @pytest.fixture
 def edge_settings(settings: Settings) -> Settings:
-    return replace(settings, edge_origin_timeout=1.0, edge_connect_timeout=1.0)
+    return settings.model_copy(update={"edge_origin_timeout": 1.0, "edge_connect_timeout": 1.0})
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -52,7 +51,7 @@ class VarnishTier:
         return self.varnish.url
 
     def settings(self, settings: Settings) -> Settings:
-        return replace(settings, varnish_secret=SECRET)
+        return settings.model_copy(update={"varnish_secret": SECRET})
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Until Varnish's probe counts the (new) edge as ready."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 from fastapi import FastAPI
@@ -110,7 +109,7 @@ def test_a_wrongly_typed_field_is_422_naming_it(api: TestClient, key: Key) -> No
 
 @pytest.fixture
 def small_api(settings: Settings, database: Database) -> Iterator[TestClient]:
-    app = create_app(replace(settings, max_body_bytes=64), database)
+    app = create_app(settings.model_copy(update={"max_body_bytes": 64}), database)
     with TestClient(app, client=("198.51.100.7", 50000)) as client:
         yield client
 

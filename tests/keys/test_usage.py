@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -28,7 +27,7 @@ CLIENT_IP = "198.51.100.7"  # what the `api` fixture's requests come from
 @pytest.fixture
 def slow_app(settings: Settings, database: Database) -> FastAPI:
     """Flushes only at shutdown within a test's lifetime."""
-    return create_app(replace(settings, key_usage_flush_seconds=3600), database)
+    return create_app(settings.model_copy(update={"key_usage_flush_seconds": 3600}), database)
 
 
 def _secret(database: Database, key: Key) -> KeySecret:
@@ -77,7 +76,7 @@ def test_a_clean_shutdown_flushes_what_was_recorded(
 def test_the_background_task_flushes_every_few_seconds(
     settings: Settings, database: Database, world: World
 ) -> None:
-    app = create_app(replace(settings, key_usage_flush_seconds=1), database)
+    app = create_app(settings.model_copy(update={"key_usage_flush_seconds": 1}), database)
     key = world.owner_key()
     lapsed = world.owner_key()
     with database.session() as session:

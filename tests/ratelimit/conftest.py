@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 import redis
@@ -49,5 +48,5 @@ def settings(settings: Settings, backend_kind: str) -> Iterator[Settings]:
         yield settings
         return
     prefix = redis_prefix()
-    yield replace(settings, redis_url=REDIS_URL, redis_prefix=prefix)
+    yield settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": prefix})
     forget_prefix(prefix)

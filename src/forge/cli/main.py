@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -85,7 +84,6 @@ def worker(
 ) -> None:
     """Run a job worker as its own process (stops on SIGTERM/SIGINT, handing its jobs back)."""
     import asyncio
-    import dataclasses
 
     from forge import logs
     from forge.jobs.registry import default_types
@@ -94,7 +92,7 @@ def worker(
 
     settings = settings_or_exit()
     if concurrency is not None:
-        settings = dataclasses.replace(settings, worker_concurrency=concurrency)
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
     database = database_or_exit(settings)
     if not migrations.is_current(database):
         fail("the database schema is not at the newest revision; run `forge migrate` first")
@@ -142,7 +140,7 @@ def serve(
     if no_worker:
         # --workers processes build their settings from the environment.
         os.environ["FORGE_WORKER_IN_PROCESS"] = "off"
-        settings = replace(settings, worker_in_process=False)
+        settings = settings.model_copy(update={"worker_in_process": False})
     application = _app_or_exit(settings, database)
     config = uvicorn.Config(
         # With several workers each process builds its own app; this one only checked it.
