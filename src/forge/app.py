@@ -84,6 +84,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
     finally:
         state.notifier.close()
+        await state.limiter.aclose()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

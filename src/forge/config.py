@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         20, "Failed authentications per client address per window before 429."
     )
     redis_prefix: str = setting("forge:", "Prefix of every Redis key Forge writes.")
+    redis_timeout_seconds: Seconds = setting(
+        0.25,
+        "How long the rate limiter waits for Redis (to connect, for a reply, for a free "
+        "pooled connection) before counting in-process instead ([rate-limits.md]"
+        "(rate-limits.md#when-redis-is-unreachable)).",
+    )
     trusted_proxies: Annotated[tuple[IPNetwork, ...], Kind("CIDRs, comma-separated")] = setting(
         (),
         "CIDRs whose `X-Forwarded-For` is believed. Forge alone decides: `forge serve` starts "
