@@ -2,9 +2,10 @@
 
 In-process: `await RateLimiter.spend` + the six response headers, for one key's `read` bucket
 (bar: under 20 µs). Redis, for information: the same through the Lua script, one call at a
-time (a full round trip each) and 64 in flight (as under load), with redis.asyncio (what Forge
-uses) and with the hand-written RESP client it replaced (`resp_baseline.py`); and the
-idempotency fingerprint of a small POST body.
+time (a full round trip each) and 64 in flight (as under load), with redis.asyncio as Forge uses
+it (one pipeline per loop turn), with the hand-written RESP client it replaced and with
+redis.asyncio one command per request (`redis_clients.py`); and the idempotency fingerprint of
+a small POST body.
 Run: `.venv/bin/python bench/ratelimit_overhead.py`.
 """
 
@@ -29,7 +30,7 @@ from forge.ratelimit.backends import (
     ScriptFactory,
 )
 from forge.ratelimit.limiter import OverrideCache, RateLimiter
-from resp_baseline import ScriptClient
+from redis_clients import CLIENTS
 
 CALLS = 200_000
 REDIS_CALLS = 20_000
@@ -95,7 +96,7 @@ async def measure() -> tuple[float, dict[str, tuple[float, float]]]:
     in_process = limiter(InProcessBackend())
     await per_call_us(in_process, 10_000)  # warm up
     memory_us = min([await per_call_us(in_process, CALLS) for _ in range(3)])
-    clients: dict[str, ScriptFactory] = {"redis.asyncio": RedisScript, "RESP": ScriptClient}
+    clients: dict[str, ScriptFactory] = {"redis.asyncio": RedisScript, **CLIENTS}
     redis = {name: await on_redis(script) for name, script in clients.items()}
     return memory_us, redis
 
