@@ -15,7 +15,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from forge.ratelimit.backends import Backend, InProcessBackend, RedisBackend, RedisScript, Verdict
+from forge.ratelimit.backends import (
+    GCRA_SCRIPT,
+    Backend,
+    InProcessBackend,
+    RedisBackend,
+    RedisScript,
+    Verdict,
+)
 from forge.ratelimit.limiter import budget_of
 from tests.ports import free_port
 from tests.ratelimit.conftest import PATIENT_SECONDS, REDIS_URL, forget_prefix, redis_prefix
@@ -131,6 +138,34 @@ def test_the_script_is_loaded_again_when_redis_forgot_it(run: Run) -> None:
     script = RedisScript(REDIS_URL, f"return {{1, 2, 3}} -- {uuid.uuid4()}", PATIENT_SECONDS)
     assert run.run(script(["k"], [])) == [1, 2, 3]
     run.run(script.aclose())
+
+
+def test_spends_refused_for_a_forgotten_script_are_counted_once_each(run: Run) -> None:
+    """Redis without the script (restarted, flushed): a batch of concurrent spends is refused
+    NOSCRIPT as a whole, the script is loaded and only the refused spends go again, so the
+    bucket counts each spend exactly once."""
+    prefix = redis_prefix()
+    fresh = f"{GCRA_SCRIPT}\n-- {uuid.uuid4()}"  # a SHA this Redis has never seen
+    backend = RedisBackend(
+        REDIS_URL,
+        prefix,
+        PATIENT_SECONDS,
+        script=lambda url, _, timeout: RedisScript(url, fresh, timeout),
+    )
+
+    async def burst() -> list[Verdict]:
+        verdicts = await asyncio.gather(*(backend.spend("k", 5, WINDOW, 1, T0) for _ in range(8)))
+        await backend.aclose()
+        return verdicts
+
+    verdicts = run.run(burst())
+    stored = redis.Redis.from_url(REDIS_URL)
+    tat = int(stored.get(prefix + "rl:k") or 0)
+    stored.close()
+    forget_prefix(prefix)
+    assert [v.allowed for v in verdicts] == [True] * 5 + [False] * 3
+    assert tat == T0 + 5 * WINDOW // 5  # five spends stored, none twice
+    assert backend.health() == "ok"
 
 
 def test_a_database_number_in_the_url_is_selected(run: Run) -> None:
