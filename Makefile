@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/api_throughput.py
 	$(BIN)/python bench/ratelimit_overhead.py
 	$(BIN)/python bench/ratelimit_throughput.py
+	$(BIN)/python bench/ratelimit_clients.py
 	$(BIN)/python bench/key_usage.py
 	$(BIN)/python bench/secret_lists.py
 	$(BIN)/python bench/secret_writes.py
