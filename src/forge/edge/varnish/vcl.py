@@ -45,9 +45,9 @@ backend forge_edge_ready {
         .request = "GET @READY_PATH@ HTTP/1.1"
                    "Host: @READY_HOST@"
                    "Connection: close";
-        # Sick after two failed probes of three (about a second), well inside the edge's
-        # lease, and not on one slow answer of a loaded machine.
-        .interval = 0.5s;
+        # Sick after two failed probes of three (about a second at the default interval),
+        # well inside the edge's lease, and not on one slow answer of a loaded machine.
+        .interval = @PROBE_INTERVAL@s;
         .timeout = 1s;
         .window = 3;
         .threshold = 2;
@@ -217,6 +217,7 @@ class VclSettings:
     secret: str
     agents: tuple[str, ...] = ("127.0.0.1", "::1")
     origin_timeout: float = 30.0
+    probe_interval: float = 0.5  # how often Varnish asks whether the edge is ready
 
 
 def _acl_entry(network: str) -> str:
@@ -241,12 +242,15 @@ def render(settings: VclSettings) -> str:
         raise VclError(
             f"the edge's address must be an IP address: {settings.backend_host!r}"
         ) from None
+    if not 0.05 <= settings.probe_interval <= 60:
+        raise VclError(f"the probe interval must be 0.05 to 60 seconds: {settings.probe_interval}")
     if not settings.agents:
         raise VclError("at least one agent address is needed")
     values = {
         "@HOST@": host,
         "@PORT@": str(settings.backend_port),
         "@TIMEOUT@": f"{settings.origin_timeout + 5:.0f}",
+        "@PROBE_INTERVAL@": f"{settings.probe_interval:g}",
         "@READY_PATH@": READY_PATH,
         "@READY_HOST@": READY_HOST,
         "@ACL@": "\n".join(_acl_entry(agent) for agent in settings.agents),
