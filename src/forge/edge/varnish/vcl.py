@@ -126,6 +126,11 @@ sub vcl_hit {
             std.duration(obj.http.Forge-Edge-SWR + "s", 0s) > now) {
         return (deliver);
     }
+    if (req.http.Forge-Fresh-Only) {
+        # Already restarted, and Varnish still counts it fresh a moment past the edge's
+        # expiry: fetch past the cache instead of restarting until max_restarts (a 503).
+        return (pass);
+    }
     set req.http.Forge-Fresh-Only = "1";
     return (restart);
 }
@@ -150,7 +155,12 @@ sub vcl_backend_response {
         set beresp.http.Forge-Cache = "REVALIDATED";
         set beresp.http.Forge-Edge-Expires = "" + (now + beresp.ttl);
     } else {
-        set beresp.ttl = std.duration(beresp.http.Forge-Edge-TTL + "s", 0s);
+        # Varnish's expiry is the edge's absolute one, not its TTL counted from when the
+        # object arrived here (later by the transfer), so vcl_hit and Varnish agree.
+        set beresp.ttl = std.time(beresp.http.Forge-Edge-Expires, now) - now;
+        if (beresp.ttl < 0.001s) {
+            set beresp.ttl = 0.001s;
+        }
         set beresp.http.Forge-Cache = "MISS";
     }
     # Grace covers both ways a stale copy may be served (stale-while-revalidate, a soft
