@@ -79,7 +79,9 @@ def proxy(stack: ExitStack, delay_ms: float) -> int:
 
 def forge(stack: ExitStack, env: dict[str, str]) -> int:
     port = free_port()
-    stack.enter_context(process([str(VENV_BIN / "forge"), "serve", "--port", str(port)], env))
+    # The API alone: each process would otherwise bind an edge on the same default port.
+    args = [str(VENV_BIN / "forge"), "serve", "--port", str(port), "--no-edge"]
+    stack.enter_context(process(args, env))
     wait_until_listening(port, timeout=30)
     return port
 
