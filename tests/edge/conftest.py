@@ -74,6 +74,8 @@ class EdgeThread:
     def stop(self) -> None:
         if self.running is not None:
             self.call(self.running.stop())
+            if self.varnish is not None:
+                self.varnish.wait_unready()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from forge.db import Database
 from forge.models import metadata
 from forge.tenancy.models import Team
+from tests.disk import sqlite_file_bytes
 from tests.factories import Key, World
 
 
@@ -66,8 +67,7 @@ def _database_text(database: Database) -> bytes:
 def _sqlite_files(database: Database) -> bytes:
     if not database.url.startswith("sqlite"):
         return b""
-    path = Path(database.url.removeprefix("sqlite:///"))
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file())
+    return sqlite_file_bytes(Path(database.url.removeprefix("sqlite:///")))
 
 
 def test_a_secret_never_reaches_the_database_logs_or_later_responses(

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from forge import logs
 from forge.db import Database
 from forge.models import metadata
+from tests.disk import sqlite_file_bytes
 from tests.factories import SecretsWorld, World, secrets_path
 
 CANARIES = [
@@ -39,9 +40,7 @@ def log_stream() -> Iterator[io.StringIO]:
 
 def _database_text(database: Database) -> bytes:
     if database.engine.dialect.name == "sqlite":
-        path = Path(database.engine.url.database or "")
-        files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
-        return b"".join(f.read_bytes() for f in files if f.exists())
+        return sqlite_file_bytes(Path(database.engine.url.database or ""))
     chunks: list[str] = []
     with database.engine.connect() as connection:
         for table in metadata.sorted_tables:
