@@ -115,9 +115,6 @@ def _purge_loop(api_port: int, database_url: str, env_id: str, purges: int) -> l
             name="bench",
             scopes=sorted(scopes.ALL_SCOPES),
             created_by=None,
-            ttl=service.DEFAULT_TTL,
-            resource=None,
-            ip_allowlist=None,
         )
         site_id = env.site_id
     database.dispose()

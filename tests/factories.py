@@ -12,6 +12,7 @@ from forge.cache.models import CachePurge, Edge, EdgePurgeResult
 from forge.clock import utcnow
 from forge.db import Database
 from forge.jobs.models import Job
+from forge.keys import durations
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
@@ -63,7 +64,7 @@ class World:
         mode: str = "test",
         scopes: list[str] | None = None,
         resource: tuple[str, str] | None = None,
-        ttl: timedelta = keys.DEFAULT_TTL,
+        ttl: timedelta = durations.DEFAULT_TTL,
         ip_allowlist: list[str] | None = None,
     ) -> Key:
         with self.database.session() as session:

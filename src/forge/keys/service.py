@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from forge.audit import service as audit
 from forge.clock import rfc3339, utcnow
 from forge.errors import Conflict, NotFound, ValidationFailed
-from forge.keys import rights, tokens
+from forge.keys import durations, rights, tokens
 from forge.keys.models import ApiKey, KeySecret
-from forge.keys.schemas import DEFAULT_TTL as DEFAULT_TTL  # re-exported for mint's callers
-from forge.keys.schemas import MAX_TTL, KeyCreate, KeyUpdate
+from forge.keys.schemas import KeyCreate, KeyUpdate
 from forge.principal import Principal
 from forge.tenancy.models import Client, Membership, Team
 
@@ -64,10 +63,12 @@ def owner_for(session: Session, owner_id: str, team_id: str | None = None) -> Ow
     return Owner(team_id=memberships[0].team_id, client_id=client.id)
 
 
-def ttl_within_limits(ttl: timedelta) -> timedelta:
-    if ttl <= timedelta(0) or ttl > MAX_TTL:
-        raise ValidationFailed("expires_in must be more than 0 and at most 1y.", param="expires_in")
-    return ttl
+def expiry_after(now: datetime, ttl: timedelta) -> datetime:
+    """When a key given `ttl` from `now` stops working, within the one lifetime rule."""
+    try:
+        return now + durations.check_ttl(ttl)
+    except ValueError as err:
+        raise ValidationFailed(f"expires_in {err}.", param="expires_in") from None
 
 
 def record_event(
@@ -99,7 +100,7 @@ def mint(
     name: str,
     scopes: list[str],
     created_by: Principal | None,
-    ttl: timedelta = DEFAULT_TTL,
+    ttl: timedelta = durations.DEFAULT_TTL,
     resource: tuple[str, str] | None = None,
     ip_allowlist: list[str] | None = None,
 ) -> MintedKey:
@@ -114,7 +115,7 @@ def mint(
         resource_type=resource[0] if resource else None,
         resource_id=resource[1] if resource else None,
         ip_allowlist=ip_allowlist or [],
-        expires_at=now + ttl_within_limits(ttl),
+        expires_at=expiry_after(now, ttl),
         created_by=(created_by.key_id if created_by else "operator"),
         created_at=now,
         updated_at=now,
@@ -218,7 +219,7 @@ def update_key(session: Session, caller: Principal, key_id: str, body: KeyUpdate
     key.scopes = sorted(scopes)
     key.resource_type, key.resource_id = pin if pin else (None, None)
     if "expires_in" in given and body.expires_in is not None:
-        key.expires_at = now + body.expires_in
+        key.expires_at = expiry_after(now, body.expires_in)
     if "ip_allowlist" in given:
         key.ip_allowlist = body.ip_allowlist or []
     key.updated_at = now
