@@ -32,8 +32,9 @@ class Owner:
     client_id: str | None  # None: a service token acting as the team
 
     @property
-    def family(self) -> str:
-        return tokens.FAMILY_PERSONAL if self.client_id else tokens.FAMILY_SERVICE
+    def type(self) -> str:
+        """`ApiKey.owner_type`: "client" for a personal key, "team" for a service token."""
+        return "client" if self.client_id else "team"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def mint(
     now = utcnow()
     key = ApiKey(
         team_id=owner.team_id,
-        owner_type="client" if owner.client_id else "team",
+        owner_type=owner.type,
         client_id=owner.client_id,
         mode=mode,
         name=name,
@@ -138,8 +139,7 @@ def mint(
 
 
 def add_secret(session: Session, key: ApiKey) -> tuple[str, str]:
-    family = tokens.FAMILY_PERSONAL if key.owner_type == "client" else tokens.FAMILY_SERVICE
-    secret = tokens.generate(family, key.mode)
+    secret = tokens.generate(tokens.family_of(key.owner_type), key.mode)
     prefix = tokens.public_prefix(secret)
     session.add(KeySecret(key_id=key.id, secret_hash=tokens.hash_secret(secret), prefix=prefix))
     session.flush()
