@@ -70,7 +70,7 @@ class World:
         with self.database.session() as session:
             minted = keys.mint(
                 session,
-                owner=keys.Owner(team_id=team.id, client_id=client.id if client else None),
+                owner=keys.KeyOwner(team_id=team.id, client_id=client.id if client else None),
                 mode=mode,
                 name=unique("key"),
                 scopes=sorted(catalogue.ALL_SCOPES) if scopes is None else scopes,

@@ -27,7 +27,9 @@ class MintedKey:
 
 
 @dataclass(frozen=True)
-class Owner:
+class KeyOwner:
+    """Who a key is minted for (the API shows it as `schemas.Owner`)."""
+
     team_id: str
     client_id: str | None  # None: a service token acting as the team
 
@@ -45,12 +47,12 @@ class KeyFilter:
     expiring_before: datetime | None = None
 
 
-def owner_for(session: Session, owner_id: str, team_id: str | None = None) -> Owner:
+def owner_for(session: Session, owner_id: str, team_id: str | None = None) -> KeyOwner:
     """A `cli_…` id names a person (personal key), a `team_…` id a team (service token)."""
     if owner_id.startswith("team_"):
         if session.get(Team, owner_id) is None:
             raise NotFound(f"No team {owner_id!r}.", param="owner")
-        return Owner(team_id=owner_id, client_id=None)
+        return KeyOwner(team_id=owner_id, client_id=None)
     client = session.get(Client, owner_id)
     if client is None:
         raise NotFound(f"No client {owner_id!r}.", param="owner")
@@ -61,7 +63,7 @@ def owner_for(session: Session, owner_id: str, team_id: str | None = None) -> Ow
         raise ValidationFailed(
             "The client must belong to exactly one team here; name the team.", param="owner"
         )
-    return Owner(team_id=memberships[0].team_id, client_id=client.id)
+    return KeyOwner(team_id=memberships[0].team_id, client_id=client.id)
 
 
 def expiry_after(now: datetime, ttl: timedelta) -> datetime:
@@ -96,7 +98,7 @@ def record_event(
 def mint(
     session: Session,
     *,
-    owner: Owner,
+    owner: KeyOwner,
     mode: str,
     name: str,
     scopes: list[str],
@@ -153,7 +155,7 @@ def create_key(session: Session, caller: Principal, body: KeyCreate) -> MintedKe
     rights.check_within(session, caller, body.scopes, pin, body.owner)
     return mint(
         session,
-        owner=Owner(
+        owner=KeyOwner(
             team_id=caller.team_id, client_id=caller.client_id if body.owner == "client" else None
         ),
         mode=caller.mode,
@@ -166,7 +168,9 @@ def create_key(session: Session, caller: Principal, body: KeyCreate) -> MintedKe
     )
 
 
-def list_keys(session: Session, caller: Principal, wanted: KeyFilter) -> Select[ApiKey]:
+def keys_query(session: Session, caller: Principal, wanted: KeyFilter) -> Select[ApiKey]:
+    """The statement selecting the keys the caller sees that match `wanted` (the route pages
+    it)."""
     stmt = rights.visible_keys(session, caller)
     if wanted.owner is not None:
         stmt = stmt.where(ApiKey.owner_type == wanted.owner)
