@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
-    # The seed-002 paths look like catch-alls (/{o}/{p}/envs/…): registered after every /v1
+    # The team/site/env paths look like catch-alls (/{o}/{p}/envs/…): registered after every /v1
     # router so they can never shadow one.
     app.include_router(compat_routes.router, responses=COMPAT_ERROR_RESPONSES)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""HTTP routes for API keys (seed 003): all under `keys:write`, except `self`."""
+"""HTTP routes for API keys: all under `keys:write`, except `self`."""
 
 from __future__ import annotations
 

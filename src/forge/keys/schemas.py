@@ -166,7 +166,7 @@ Resource = dict[str, str] | None
 
 
 class KeyCreated(BaseModel):
-    """The seed's create response, field for field; `secret` is shown this once."""
+    """The created key; `secret` is shown this once, and never again."""
 
     id: str
     name: str
