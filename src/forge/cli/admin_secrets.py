@@ -16,7 +16,6 @@ import typer
 from forge.cli.output import (
     console,
     database_or_exit,
-    domain_errors_to_exit,
     emit_json,
     fail,
     settings_or_exit,
@@ -26,7 +25,6 @@ from forge.crypto.envelope import DecryptionFailed
 from forge.crypto.keyring import Keyring
 from forge.db import Database
 from forge.deployments import service as deployments
-from forge.errors import ForgeError
 from forge.secrets import masterkey
 
 master_key_app = typer.Typer(help="The master key that wraps secret values.", no_args_is_help=True)
@@ -95,8 +93,6 @@ def retire(key_id: str) -> None:
     keyring, database = _keyring_and_database()
     try:
         masterkey.retire(database, keyring, key_id)
-    except ForgeError as err:
-        domain_errors_to_exit(err)
     except ConfigError as err:
         fail(f"bad configuration: {err}")
     console.print(f"master key {key_id} retired")
@@ -122,8 +118,6 @@ def deployment_env(
     try:
         with database.session() as session:
             resolved = deployments.resolved_values(session, keyring, deployment_id)
-    except ForgeError as err:
-        domain_errors_to_exit(err)
     except DecryptionFailed as err:
         fail(f"refusing to print anything: {err}")
     if output is EnvFormat.json:
