@@ -12,8 +12,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from forge.config import ConfigError, Settings, load_settings
+from forge.crypto.keyring import Keyring
 from forge.db import Database
 from forge.errors import ForgeError
+from forge.secrets import masterkey
 
 console = Console()
 
@@ -49,6 +51,16 @@ def database_or_exit(settings: Settings) -> Database:
 
 def operator_database() -> Database:
     return database_or_exit(settings_or_exit())
+
+
+def operator_keyring() -> tuple[Keyring, Database]:
+    """The master keyring (refused with one line when missing or wrong) and its database."""
+    settings = settings_or_exit()
+    database = database_or_exit(settings)
+    try:
+        return masterkey.open_keyring(settings, database), database
+    except ConfigError as err:
+        fail(f"bad configuration: {err}")
 
 
 class OperatorCommands(TyperGroup):
