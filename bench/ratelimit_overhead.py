@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import uvloop
 
-from forge.http.ratelimits import headers_for
+from forge.http.throttling import headers_for
 from forge.idempotency.service import fingerprint
 from forge.principal import Principal
 from forge.ratelimit.backends import (

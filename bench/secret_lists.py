@@ -148,7 +148,7 @@ def main() -> int:
             session.flush()
             minted = keys.mint(
                 session,
-                owner=keys.Owner(team_id=team.id, client_id=client.id),
+                owner=keys.KeyOwner(team_id=team.id, client_id=client.id),
                 mode="test",
                 name="bench",
                 scopes=sorted(scopes.ALL_SCOPES),

@@ -24,7 +24,8 @@ from forge.app import create_app
 from forge.config import Settings, load_settings
 from forge.db import Database
 from forge.models import metadata
-from tests.factories import World
+from forge.tenancy.models import Team
+from tests.factories import Key, SecretsWorld, World
 
 BACKEND = os.environ.get("FORGE_TEST_DATABASE", "sqlite")
 PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -122,3 +123,20 @@ def log_stream() -> Iterator[io.StringIO]:
     logs.configure(stream=stream)
     yield stream
     logger.handlers[:], logger.level, logger.propagate, logs.access_log.stream = saved
+
+
+@pytest.fixture
+def team(world: World) -> Team:
+    return world.team()
+
+
+@pytest.fixture
+def key(world: World, team: Team) -> Key:
+    """An owner's personal key in `team`, with every scope."""
+    return world.owner_key(team)
+
+
+@pytest.fixture
+def w(world: World) -> SecretsWorld:
+    """A team, its owner's key, a test-mode site and its `production` environment."""
+    return SecretsWorld.make(world)

@@ -1,6 +1,7 @@
 """The docs say what the code does: the API reference and the configuration table are
 regenerated, the error catalogue complete."""
 
+import re
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -32,3 +33,14 @@ def test_every_error_code_is_in_the_catalogue() -> None:
     catalogue = (DOCS / "errors.md").read_text()
     for error in CATALOGUE:
         assert f"| {error.status} | `{error.code}` | `{error.type}` |" in catalogue, error.code
+
+
+def test_the_docs_name_no_internal_document() -> None:
+    internal = re.compile(r"seed[ _-]?\d|the seed|PRODUCT\.md|ANCHORS", re.IGNORECASE)
+    pages = [
+        *DOCS.glob("*.md"),
+        DOCS.parent / "README.md",
+        DOCS.parent / "clients/python/README.md",
+    ]
+    found = {page.name: internal.findall(page.read_text()) for page in pages}
+    assert {name: hits for name, hits in found.items() if hits} == {}

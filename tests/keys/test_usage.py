@@ -73,7 +73,7 @@ def test_a_clean_shutdown_flushes_what_was_recorded(
     assert event.mode == "test"
 
 
-def test_the_background_task_flushes_every_few_seconds(
+def test_the_background_tasks_flush_usage_and_sweep_expiry_every_few_seconds(
     settings: Settings, database: Database, world: World
 ) -> None:
     app = create_app(settings.model_copy(update={"key_usage_flush_seconds": 1}), database)
@@ -93,7 +93,7 @@ def test_the_background_task_flushes_every_few_seconds(
         ):
             time.sleep(0.1)
         assert _secret(database, key).last_used_at is not None
-        assert expired_recorded()  # the same task records `key.expired`
+        assert expired_recorded()  # the expiry sweep, at the same interval
 
 
 def test_last_use_is_shown_per_secret_current_and_previous(

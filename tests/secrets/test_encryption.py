@@ -25,11 +25,6 @@ from forge.sites.models import Environment
 from tests.factories import SecretsWorld, World, principal_of, secrets_path
 
 
-@pytest.fixture
-def w(world: World) -> SecretsWorld:
-    return SecretsWorld.make(world)
-
-
 def _version(database: Database, name: str, number: int = 1) -> SecretVersion:
     with database.session() as session:
         return session.scalars(

@@ -10,7 +10,14 @@ import typer
 from forge import migrate as migrations
 from forge.cli.admin import admin
 from forge.cli.bootstrap import bootstrap
-from forge.cli.output import console, database_or_exit, emit_json, fail, settings_or_exit
+from forge.cli.output import (
+    OperatorCommands,
+    console,
+    database_or_exit,
+    emit_json,
+    fail,
+    settings_or_exit,
+)
 from forge.config import ConfigError, Settings
 from forge.db import Database
 from forge.secrets import masterkey
@@ -19,7 +26,9 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
-app = typer.Typer(help="Forge operator CLI.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    cls=OperatorCommands, help="Forge operator CLI.", no_args_is_help=True, add_completion=False
+)
 app.add_typer(admin, name="admin")
 
 

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from forge.config import IPNetwork, Settings
 from forge.db import Database
 from forge.errors import AuthenticationFailed, ForgeError, InvalidRequest, IpNotAllowed
-from forge.http import client_ip, idempotency, ratelimits
+from forge.http import client_ip, idempotency, throttling
 from forge.http.access import Access, Bucket, PathResolver
 from forge.http.errors import surface_of_route
 from forge.keys import principal as principals
@@ -129,7 +129,7 @@ def check_ip_allowlist(principal: Principal, address: str) -> None:
         raise IpNotAllowed(f"This key may not be used from {address}.")
 
 
-# Stage 3 is `ratelimits.spend` (async: the Redis backend is a network round trip).
+# Stage 3 is `throttling.spend` (async: the Redis backend is a network round trip).
 
 
 # Stage 4 ------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Acce
     state = request.app.state
     database: Database = state.database
     address = caller_ip(request, state.settings)
-    ratelimits.refuse_blocked_address(request, address)
+    throttling.refuse_blocked_address(request, address)
     # A POST spending `read` or nothing is a query (the redirect test call): it changes
     # nothing, so its Idempotency-Key is ignored, never stored.
     stored = bucket_for(request.method, gate.bucket) not in ("read", "free")
@@ -215,10 +215,10 @@ async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Acce
             _identify_and_authorise, request, gate, params, token, address, pending
         )
     except AuthenticationFailed:
-        await ratelimits.count_failed_authentication(request, address)
+        await throttling.count_failed_authentication(request, address)
         raise
     access = admission.access
-    await ratelimits.spend(request, access.principal, admission.spend)
+    await throttling.spend(request, access.principal, admission.spend)
     if admission.refusal is not None:
         raise admission.refusal
     if pending is not None:
