@@ -46,11 +46,11 @@ def client() -> Any:
     client is handed out untyped here."""
     global _client
     if _client is None:
-        from forge_sdk import Forge
-
         credentials = config.load()
         if credentials.token is None:
             raise Stop("not logged in: run `mf login`, or set FORGE_TOKEN", 3)
+        from forge_sdk import Forge  # (and httpx) only once there is a request to send
+
         _client = Forge(token=credentials.token, base_url=credentials.api_url, raw_data=True)
     return _client
 

@@ -161,10 +161,8 @@ def _wait(job: Any, timeout: float, as_json: bool) -> None:
     if as_json or not sys.stderr.isatty():
         final = handle.wait(timeout=timeout)
     else:
-        from rich.console import Console
-
         status = f"job {handle.id} {handle.status}: waiting until every edge has applied it"
-        with Console(stderr=True).status(status):
+        with output.console(stderr=True).status(status):
             final = handle.wait(timeout=timeout)
     if as_json:
         output.emit_json(final)
