@@ -9,6 +9,7 @@ import json
 import pkgutil
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import typer
@@ -16,9 +17,9 @@ import typer
 from forge_cli import commands, main, registry
 
 
-def _root_context() -> typer.Context:
-    group = typer.main.get_command(main.app)
-    return group.make_context("mf", [], resilient_parsing=True)  # type: ignore[return-value]
+def _root_context() -> Any:
+    """The context of `mf` itself, as help and completion see it."""
+    return typer.main.get_command(main.app).make_context("mf", [], resilient_parsing=True)
 
 
 @pytest.mark.parametrize("width", [60, 80, 120])
