@@ -6,10 +6,11 @@ and `mf sites list` (plain and `--json`) against a local `forge serve` on embedd
 Bar: `mf --help` and `mf sites list` each under 0.25 s. Two floors below which mf itself cannot
 go, nothing of mf in either: "typer alone" (`import typer`, which every Typer program pays,
 `mf --help` included) and "libraries alone" (what `mf sites list` needs: Typer, which in 0.29
-coerces every non-flag option through pydantic; httpx; Rich), with "typer + its pydantic" between
-them (the share of that floor Typer's pydantic coercion takes). CPU time (user + system) of the
-same runs is printed beside the wall time: on a shared machine it moves less with the load. The
-import profile of `mf sites list` (top cumulative costs, `-X importtime`) follows.
+coerces every non-flag option through pydantic; httpx and its httpcore; Rich), with "typer + its
+pydantic" between them (the share of that floor Typer's pydantic coercion takes). CPU time
+(user + system) of the same runs is printed beside the wall time: on a shared machine it moves
+less with the load. The import profile of `mf sites list` (top cumulative costs,
+`-X importtime`) follows.
 
 The runs may write bytecode (PYTHONDONTWRITEBYTECODE is dropped from their environment): an
 installed mf has its .pyc files, and recompiling mf's and the SDK's sources on every run would
@@ -31,9 +32,10 @@ BAR_SECONDS = 0.25
 PYTHON = str(VENV_BIN / "python")
 MF = str(VENV_BIN / "mf")
 TYPER_COERCION = "import typer, typer._adapters"  # Typer and the pydantic it coerces options with
+# httpx imports httpcore (and h11) only when a transport is made: a request needs them.
 LIBRARIES = (
-    f"import sys; sys.modules['httpx._main'] = None; {TYPER_COERCION}, httpx, rich.console, "
-    "rich.table"
+    f"import sys; sys.modules['httpx._main'] = None; {TYPER_COERCION}, httpx, httpcore, "
+    "rich.console, rich.table"
 )
 
 
