@@ -3,11 +3,18 @@
 Wall time of whole processes, median of ROUNDS runs each, rounds interleaved so every command
 sees the same machine: `python -c pass` (the interpreter's own floor, the baseline), `mf --help`
 and `mf sites list` (plain and `--json`) against a local `forge serve` on embedded SQLite.
-Bar: `mf --help` and `mf sites list` each under 0.25 s. "libraries alone" imports what any
-`mf` command with an option needs (Typer, which coerces options through pydantic; httpx; Rich)
-and nothing of mf: the floor below which mf itself cannot go. CPU time (user + system) of the same
-runs is printed beside the wall time: on a shared machine it moves less with the load. The
-import profile of `mf sites list` (top cumulative costs, `-X importtime`) follows.
+Bar: `mf --help` and `mf sites list` each under 0.25 s. Two floors below which mf itself cannot
+go, nothing of mf in either: "typer alone" (`import typer`, which every Typer program pays,
+`mf --help` included) and "libraries alone" (what `mf sites list` needs: Typer, which in 0.29
+coerces every non-flag option through pydantic; httpx and its httpcore; Rich), with "typer + its
+pydantic" between them (the share of that floor Typer's pydantic coercion takes). CPU time
+(user + system) of the same runs is printed beside the wall time: on a shared machine it moves
+less with the load. The import profile of `mf sites list` (top cumulative costs,
+`-X importtime`) follows.
+
+The runs may write bytecode (PYTHONDONTWRITEBYTECODE is dropped from their environment): an
+installed mf has its .pyc files, and recompiling mf's and the SDK's sources on every run would
+measure the compiler rather than mf.
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ ROUNDS = 10
 BAR_SECONDS = 0.25
 PYTHON = str(VENV_BIN / "python")
 MF = str(VENV_BIN / "mf")
+TYPER_COERCION = "import typer, typer._adapters"  # Typer and the pydantic it coerces options with
+# httpx imports httpcore (and h11) only when a transport is made: a request needs them.
 LIBRARIES = (
-    "import sys; sys.modules['httpx._main'] = None; import typer, typer._adapters, httpx, "
+    f"import sys; sys.modules['httpx._main'] = None; {TYPER_COERCION}, httpx, httpcore, "
     "rich.console, rich.table"
 )
 
@@ -67,9 +76,12 @@ def main() -> None:
             "FORGE_API_URL": f"http://127.0.0.1:{port}",
             "NO_COLOR": "1",
         }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         commands = {
             "python -c pass": [PYTHON, "-c", "pass"],
             # What mf cannot start without: its libraries' imports, nothing of mf itself.
+            "typer alone": [PYTHON, "-c", "import typer"],
+            "typer + its pydantic": [PYTHON, "-c", TYPER_COERCION],
             "libraries alone": [PYTHON, "-c", LIBRARIES],
             "mf --help": [MF, "--help"],
             "mf sites list": [MF, "sites", "list"],
@@ -77,6 +89,7 @@ def main() -> None:
         }
         for command in commands.values():  # warm the page cache and .pyc files
             timed(command, env)
+        start_load = os.getloadavg()
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(ROUNDS):
             for name, command in commands.items():
@@ -84,7 +97,10 @@ def main() -> None:
         profile = import_profile(env)
 
     load = os.getloadavg()
-    print(f"median of {ROUNDS} runs, interleaved; load average {load[0]:.2f} {load[1]:.2f}")
+    print(
+        f"median of {ROUNDS} runs, interleaved; load average (1 min) {start_load[0]:.2f} "
+        f"before, {load[0]:.2f} after, on {os.cpu_count()} CPUs"
+    )
     print(f"{'command':24} {'wall s':>8} {'cpu s':>8} {'wall/pass':>10}  bar")
     floor = statistics.median(w for w, _ in samples["python -c pass"])
     for name, runs in samples.items():

@@ -140,6 +140,14 @@ def test_sites_list_get_create_delete(mf: Mf, place: SecretsWorld) -> None:
     assert run.code == 4 and "404 not_found" in run.err and "request req_" in run.err
 
 
+def test_values_are_printed_as_they_are_never_as_markup(mf: Mf) -> None:
+    name = "[red]Blog[/red] :smile: [draft]"
+    made = mf.json("sites", "create", "marked", "--name", name)
+    assert made["name"] == name
+    for run in (mf("sites", "get", "marked"), mf("sites", "list")):
+        assert run.code == 0 and name in run.out, run.out
+
+
 def test_a_taken_slug_is_exit_5_and_a_bad_one_names_the_field(mf: Mf, place: SecretsWorld) -> None:
     run = mf("sites", "create", place.site.slug)
     assert run.code == 5 and "409 conflict" in run.err

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +45,8 @@ def load() -> Credentials:
 
 
 def save(token: str, api_url: str) -> Path:
+    import tempfile  # only `mf login` writes; every other command only reads
+
     path = config_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".config-")  # mode 0600

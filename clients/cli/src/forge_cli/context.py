@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from forge_cli import config, output
+from forge_cli import config, output, registry
 from forge_cli.failures import Stop
 
 if TYPE_CHECKING:
@@ -26,11 +26,12 @@ def _as_group() -> None:
     """A callback makes a group of one command (audit) a group still: `mf audit list`."""
 
 
-def group(name: str, help: str) -> typer.Typer:
-    """A command group of mf (built only when it is invoked, see forge_cli.main)."""
+def group(name: str) -> typer.Typer:
+    """The command group `name` of mf, with its help from the registry (built only when it is
+    invoked, see forge_cli.main)."""
     return typer.Typer(
         name=name,
-        help=help,
+        help=registry.help_of(name),
         callback=_as_group,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
@@ -45,11 +46,11 @@ def client() -> Any:
     client is handed out untyped here."""
     global _client
     if _client is None:
-        from forge_sdk import Forge
-
         credentials = config.load()
         if credentials.token is None:
             raise Stop("not logged in: run `mf login`, or set FORGE_TOKEN", 3)
+        from forge_sdk import Forge  # (and httpx) only once there is a request to send
+
         _client = Forge(token=credentials.token, base_url=credentials.api_url, raw_data=True)
     return _client
 

@@ -1,6 +1,7 @@
-"""The `mf` application. Only the group a command belongs to is imported and built: building
-every group's commands (signatures, options) is a large part of a CLI's start-up, and a run
-uses one. `mf --help` and shell completion list them all."""
+"""The `mf` application. Its commands are declared in forge_cli.registry, and only the one a run
+invokes is imported and built: building every group's commands (signatures, options) is a large
+part of a CLI's start-up, and a run uses one. `mf --help` lists the registry itself, so it imports
+no command module at all; shell completion builds what it completes."""
 
 from __future__ import annotations
 
@@ -9,46 +10,35 @@ import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from forge_cli import failures
+from forge_cli import failures, registry
 
-# name → (module, attribute) of each command group, in the order help lists them.
-GROUPS = {
-    "sites": ("forge_cli.commands.sites", "sites"),
-    "envs": ("forge_cli.commands.sites", "envs"),
-    "keys": ("forge_cli.commands.keys", "keys"),
-    "secrets": ("forge_cli.commands.secrets", "secrets"),
-    "audit": ("forge_cli.commands.secrets", "audit"),
-    "redirects": ("forge_cli.commands.edge", "redirects"),
-    "cache": ("forge_cli.commands.edge", "cache"),
-    "jobs": ("forge_cli.commands.edge", "jobs"),
-}
-# Commands of their own: name → (module, function).
-COMMANDS = {
-    "login": ("forge_cli.commands.auth", "login"),
-    "logout": ("forge_cli.commands.auth", "logout"),
-    "whoami": ("forge_cli.commands.auth", "whoami"),
-    "limits": ("forge_cli.commands.keys", "limits"),
-    "deploy": ("forge_cli.commands.secrets", "deploy"),
-    "api": ("forge_cli.commands.api", "api"),
-}
+
+def build(entry: registry.Entry) -> Any:
+    """The click command of one registry entry (this imports its module)."""
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
+        single.command(entry.name, help=entry.help)(target)
+        target = single
+    return typer.main.get_command(target)
 
 
 class LazyGroups(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
-        return [*COMMANDS, *GROUPS]
+        return list(registry.ENTRIES)
 
     def get_command(self, ctx: Any, name: str) -> Any:
-        if name not in self.commands and (name in GROUPS or name in COMMANDS):
-            module, attribute = GROUPS.get(name) or COMMANDS[name]
-            target = getattr(importlib.import_module(module), attribute)
-            if not isinstance(target, typer.Typer):
-                single = typer.Typer(rich_markup_mode=None, add_completion=False)
-                single.command(name)(target)
-                target = single
-            self.commands[name] = typer.main.get_command(target)
+        if name not in self.commands and name in registry.ENTRIES:
+            self.commands[name] = build(registry.ENTRIES[name])
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Typer's own listing, given each entry's name and help instead of its built command
+        (which would import every module); a command takes its help from the same entry."""
+        summaries = [TyperCommand(name=e.name, help=e.help) for e in registry.ENTRIES.values()]
+        TyperGroup(commands=summaries, rich_markup_mode=None).format_commands(ctx, formatter)
 
 
 app = typer.Typer(

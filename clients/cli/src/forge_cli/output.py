@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-_console: Console | None = None
+_consoles: dict[bool, Console] = {}
 
 
-def console() -> Console:
-    global _console
-    if _console is None:
+def console(stderr: bool = False) -> Console:
+    """The Rich console of stdout (or stderr), made on first use: the JSON path never imports
+    Rich. Text is printed as it is: a value holding `[red]` or `:smile:` is data, not markup
+    or an emoji code."""
+    if stderr not in _consoles:
         from rich.console import Console
 
-        _console = Console(highlight=False, soft_wrap=False)
-    return _console
+        _consoles[stderr] = Console(
+            stderr=stderr, highlight=False, markup=False, emoji=False, soft_wrap=False
+        )
+    return _consoles[stderr]
 
 
 def emit_json(data: Any) -> None:
@@ -75,9 +79,7 @@ def panel(obj: Mapping[str, Any], title: str, fields: Iterable[str] | None = Non
 
 def note(text: str) -> None:
     """A remark for the person at the terminal (stderr, so stdout stays parseable)."""
-    from rich.console import Console
-
-    Console(stderr=True, highlight=False).print(text, style="dim")
+    console(stderr=True).print(text, style="dim")
 
 
 def success(text: str) -> None:

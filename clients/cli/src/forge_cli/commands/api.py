@@ -25,6 +25,7 @@ def _body(data: str | None) -> Any:
         raise Usage(f"--data is not JSON: {exc}") from exc
 
 
+# `mf api`; its help text is its entry in forge_cli.registry.
 def api(
     method: Annotated[str, typer.Argument(help="GET, POST, PUT, PATCH or DELETE.")],
     path: Annotated[str, typer.Argument(help="e.g. /v1/sites?limit=5")],
@@ -32,7 +33,6 @@ def api(
         str | None, typer.Option("--data", "-d", help="A JSON body, @file, or - for stdin.")
     ] = None,
 ) -> None:
-    """Call any route and print the whole JSON answer (`data`, `request_id`, …)."""
     verb = method.upper()
     if verb not in {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}:
         raise Usage(f"unknown method {method!r}")

@@ -40,6 +40,7 @@ def _read_token(from_stdin: bool) -> str:
     return token
 
 
+# `mf login`; its help text is its entry in forge_cli.registry.
 def login(
     token_stdin: Annotated[
         bool, typer.Option("--token-stdin", help="Read the key from stdin (for scripts).")
@@ -48,7 +49,6 @@ def login(
         str | None, typer.Option("--api-url", help="The API's address (default FORGE_API_URL).")
     ] = None,
 ) -> None:
-    """Store an API key for mf (checked first; the file is readable by you alone)."""
     from forge_sdk import Forge
 
     token = _read_token(token_stdin)
@@ -62,16 +62,16 @@ def login(
         output.note("FORGE_TOKEN is set and takes precedence over the saved key.")
 
 
+# `mf logout`; its help text is its entry in forge_cli.registry.
 def logout() -> None:
-    """Forget the stored API key."""
     path = config.forget()
     output.success(f"Logged out: removed {path}." if path else "No stored key: nothing to do.")
     if os.environ.get("FORGE_TOKEN"):
         output.note("FORGE_TOKEN is still set in this shell and still used.")
 
 
+# `mf whoami`; its help text is its entry in forge_cli.registry.
 def whoami(as_json: context.Json = False) -> None:
-    """The key mf uses: its owner, scopes, pin, expiry and budgets."""
     credentials = config.load()
     me = context.client().keys.self()
     if as_json:

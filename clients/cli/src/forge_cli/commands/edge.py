@@ -13,9 +13,9 @@ from forge_cli import context, output
 from forge_cli.context import EnvArg, Json, Limit, SiteArg
 from forge_cli.failures import CONFLICT, Stop, Usage
 
-redirects = context.group("redirects", "Redirect rules: get, put (guarded by If-Match), test.")
-cache = context.group("cache", "The edge cache: show, purge.")
-jobs = context.group("jobs", "Background jobs: get, list, wait.")
+redirects = context.group("redirects")
+cache = context.group("cache")
+jobs = context.group("jobs")
 
 RULE_COLUMNS = ["index", "from", "to", "status", "comment"]
 JOB_COLUMNS = ["id", "type", "status", "created_at", "finished_at", "resource"]
@@ -161,10 +161,8 @@ def _wait(job: Any, timeout: float, as_json: bool) -> None:
     if as_json or not sys.stderr.isatty():
         final = handle.wait(timeout=timeout)
     else:
-        from rich.console import Console
-
         status = f"job {handle.id} {handle.status}: waiting until every edge has applied it"
-        with Console(stderr=True).status(status):
+        with output.console(stderr=True).status(status):
             final = handle.wait(timeout=timeout)
     if as_json:
         output.emit_json(final)

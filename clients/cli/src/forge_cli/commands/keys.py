@@ -12,7 +12,7 @@ from forge_cli.commands.sites import Yes, confirm
 from forge_cli.context import Json, Limit
 from forge_cli.failures import Usage
 
-keys = context.group("keys", "API keys: list, create, get, update, roll, revoke, self.")
+keys = context.group("keys")
 
 KEY_COLUMNS = ["id", "name", "prefix", "mode", "scopes", "resource", "expires_at", "revoked_at"]
 KeyId = Annotated[str, typer.Argument(help="Key id (key_…).", show_default=False)]
@@ -179,8 +179,8 @@ def self_key(as_json: Json = False) -> None:
     whoami(as_json)
 
 
+# `mf limits`; its help text is its entry in forge_cli.registry.
 def limits(as_json: Json = False) -> None:
-    """Your rate-limit budget, bucket by bucket (spends nothing)."""
     obj = context.client().rate_limits.get()
     if as_json:
         output.emit_json(obj)

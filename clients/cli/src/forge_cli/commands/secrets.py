@@ -14,10 +14,8 @@ from forge_cli import context, output
 from forge_cli.context import EnvArg, Json, Limit, SiteArg
 from forge_cli.failures import Usage
 
-secrets = context.group(
-    "secrets", "Per-environment secrets: list, set, unset, delete, import, compare, restore."
-)
-audit = context.group("audit", "The audit log.")
+secrets = context.group("secrets")
+audit = context.group("audit")
 
 SECRET_COLUMNS = [
     "key",
@@ -168,8 +166,8 @@ def restore_secret(
         output.success(f"{key} is now version {obj['version']} (restored from {version}).")
 
 
+# `mf deploy`; its help text is its entry in forge_cli.registry.
 def deploy(site: SiteArg, env: EnvArg, as_json: Json = False) -> None:
-    """Deploy: snapshot the origin and the current secret versions."""
     sid, eid = context.env_ids(site, env)
     obj = context.client().deployments.create(sid, eid)
     if as_json:

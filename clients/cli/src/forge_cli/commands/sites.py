@@ -11,8 +11,8 @@ from forge_cli import context, output
 from forge_cli.context import EnvArg, Json, Limit, SiteArg
 from forge_cli.failures import Usage
 
-sites = context.group("sites", "Sites: list, get, create, delete.")
-envs = context.group("envs", "A site's environments: list, get, create, update.")
+sites = context.group("sites")
+envs = context.group("envs")
 
 SITE_COLUMNS = ["id", "slug", "name", "mode", "created_at"]
 ENV_COLUMNS = ["id", "name", "parent_id", "hostnames", "origin_url"]
