@@ -2,10 +2,9 @@
 
 In-process: `await RateLimiter.spend` + the six response headers, for one key's `read` bucket
 (bar: under 20 µs). Redis, for information: the same through the Lua script, one call at a
-time (a full round trip each) and 64 in flight (as under load), with redis.asyncio as Forge uses
-it (one pipeline per loop turn), with the hand-written RESP client it replaced and with
-redis.asyncio one command per request (`redis_clients.py`); and the idempotency fingerprint of
-a small POST body.
+time (a full round trip each) and 64 in flight (as under load), with Forge's small RESP client,
+with redis.asyncio pipelined per loop turn and with redis.asyncio one command per request
+(`redis_clients.py`); and the idempotency fingerprint of a small POST body.
 Run: `.venv/bin/python bench/ratelimit_overhead.py`.
 """
 
@@ -26,10 +25,10 @@ from forge.ratelimit.backends import (
     Backend,
     InProcessBackend,
     RedisBackend,
-    RedisScript,
     ScriptFactory,
 )
 from forge.ratelimit.limiter import OverrideCache, RateLimiter
+from forge.ratelimit.resp import ScriptClient
 from redis_clients import CLIENTS
 
 CALLS = 200_000
@@ -96,7 +95,7 @@ async def measure() -> tuple[float, dict[str, tuple[float, float]]]:
     in_process = limiter(InProcessBackend())
     await per_call_us(in_process, 10_000)  # warm up
     memory_us = min([await per_call_us(in_process, CALLS) for _ in range(3)])
-    clients: dict[str, ScriptFactory] = {"redis.asyncio": RedisScript, **CLIENTS}
+    clients: dict[str, ScriptFactory] = {"RESP": ScriptClient, **CLIENTS}
     redis = {name: await on_redis(script) for name, script in clients.items()}
     return memory_us, redis
 

@@ -101,9 +101,8 @@ class Settings(BaseSettings):
     redis_prefix: str = setting("forge:", "Prefix of every Redis key Forge writes.")
     redis_timeout_seconds: Seconds = setting(
         0.25,
-        "How long the rate limiter waits for Redis (to connect, for a reply, for a free "
-        "pooled connection) before counting in-process instead ([rate-limits.md]"
-        "(rate-limits.md#when-redis-is-unreachable)).",
+        "How long the rate limiter waits for Redis to connect, and for a reply, before "
+        "counting in-process instead ([rate-limits.md](rate-limits.md#when-redis-is-unreachable)).",
     )
     trusted_proxies: Annotated[tuple[IPNetwork, ...], Kind("CIDRs, comma-separated")] = setting(
         (),

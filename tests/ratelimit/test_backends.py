@@ -20,10 +20,10 @@ from forge.ratelimit.backends import (
     Backend,
     InProcessBackend,
     RedisBackend,
-    RedisScript,
     Verdict,
 )
 from forge.ratelimit.limiter import budget_of
+from forge.ratelimit.resp import ScriptClient
 from tests.ports import free_port
 from tests.ratelimit.conftest import PATIENT_SECONDS, REDIS_URL, forget_prefix, redis_prefix
 
@@ -134,23 +134,23 @@ def test_the_redis_script_is_exact_under_concurrency(run: Run) -> None:
 
 def test_the_script_is_loaded_again_when_redis_forgot_it(run: Run) -> None:
     """A script Redis has never seen (a fresh comment makes a fresh SHA): EVALSHA answers
-    NOSCRIPT, and the client loads it and runs it in the same call."""
-    script = RedisScript(REDIS_URL, f"return {{1, 2, 3}} -- {uuid.uuid4()}", PATIENT_SECONDS)
+    NOSCRIPT, and the client sends it whole (EVAL) in the same call."""
+    script = ScriptClient(REDIS_URL, f"return {{1, 2, 3}} -- {uuid.uuid4()}", PATIENT_SECONDS)
     assert run.run(script(["k"], [])) == [1, 2, 3]
     run.run(script.aclose())
 
 
 def test_spends_refused_for_a_forgotten_script_are_counted_once_each(run: Run) -> None:
     """Redis without the script (restarted, flushed): a batch of concurrent spends is refused
-    NOSCRIPT as a whole, the script is loaded and only the refused spends go again, so the
-    bucket counts each spend exactly once."""
+    NOSCRIPT as a whole and each spend goes again as EVAL, so the bucket counts each spend
+    exactly once."""
     prefix = redis_prefix()
     fresh = f"{GCRA_SCRIPT}\n-- {uuid.uuid4()}"  # a SHA this Redis has never seen
     backend = RedisBackend(
         REDIS_URL,
         prefix,
         PATIENT_SECONDS,
-        script=lambda url, _, timeout: RedisScript(url, fresh, timeout),
+        script=lambda url, _, timeout: ScriptClient(url, fresh, timeout),
     )
 
     async def burst() -> list[Verdict]:
@@ -184,7 +184,7 @@ def test_redis_unreachable_counts_in_process_and_says_so(run: Run) -> None:
     down = RedisBackend(f"redis://127.0.0.1:{free_port()}/0", redis_prefix(), SHORT)
     assert down.health() == "ok"
     assert admitted(run, down, "k", 3, 5, T0) == 3  # still limited, by this process
-    assert down.health().startswith("redis unreachable (Error 111 connecting to 127.0.0.1:")
+    assert down.health().startswith("redis unreachable (cannot connect: ConnectionRefusedError)")
     run.run(down.aclose())
 
 

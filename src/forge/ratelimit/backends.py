@@ -9,8 +9,9 @@ background. Times are whole microseconds; a refused spend changes nothing.
 
 Both backends run the same arithmetic. The Redis backend runs it in one server-side Lua script
 (one round trip, atomic, on the Redis server's clock), so any number of processes sharing
-Redis admit exactly the limit between them. Redis is reached through redis.asyncio (see
-`RedisScript`). When Redis cannot be reached it counts in-process (see `RedisBackend`).
+Redis admit exactly the limit between them. The script runs through a small client of its own
+(`resp.ScriptClient`: redis.asyncio measured slower, see there). When Redis cannot be reached
+it counts in-process (see `RedisBackend`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeout
-from redis.retry import Retry
+
+from forge.ratelimit.resp import ScriptClient
 
 log = logging.getLogger("forge.ratelimit")
 
@@ -133,99 +133,12 @@ class Script(Protocol):
     async def aclose(self) -> None: ...
 
 
-class RedisScript:
-    """The script through redis.asyncio (hiredis parsing the replies), over a bounded pool.
-
-    Spends queued during one turn of the event loop go out together as one pipeline of
-    EVALSHAs: one write, one round trip, the replies in order, each resolving its request.
-    Under load that is what keeps the client's cost per request low; one command per request
-    cost several times more CPU (measured: bench/ratelimit_overhead.py, ratelimit_clients.py).
-    A pipeline is not a transaction: each script runs atomically on its own, as before.
-    If Redis lost the script (a restart, SCRIPT FLUSH), it is loaded and the refused calls,
-    only those, are sent again.
-
-    Fail fast, never retry: each batch has one deadline, `timeout`, for all of it (a free
-    connection, the connect, the replies); a failure fails every request of the batch, for
-    the caller to count in-process. One deadline per batch, not one per reply: redis-py arms
-    a timer for every read, which cost a quarter of the client's CPU per request. A batch cut
-    off half-way drops its connection (redis-py disconnects on a cancelled read).
-    """
-
-    POOL_SIZE = 8  # pipelines in flight per process at once; more wait for a free connection
-
-    def __init__(self, url: str, source: str, timeout: float) -> None:
-        pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=self.POOL_SIZE,
-            timeout=timeout,
-            socket_connect_timeout=timeout,
-            socket_timeout=None,  # the batch's deadline bounds every read
-            retry=Retry(NoBackoff(), 0),
-        )
-        self._client = Redis.from_pool(pool)
-        self._script = self._client.register_script(source)
-        self._timeout = timeout
-        self._queued: list[_Call] = []
-        self._sending: set[asyncio.Task[None]] = set()
-
-    async def __call__(self, keys: list[str], args: list[str | int]) -> list[int]:
-        loop = asyncio.get_running_loop()
-        call = _Call(keys, args, loop.create_future())
-        if not self._queued:
-            loop.call_soon(self._send_queued)
-        self._queued.append(call)
-        reply: list[int] = await call.reply
-        return reply
-
-    def _send_queued(self) -> None:
-        batch, self._queued = self._queued, []
-        task = asyncio.ensure_future(self._send(batch))
-        self._sending.add(task)  # held until done: the loop keeps only weak references
-        task.add_done_callback(self._sending.discard)
-
-    async def _send(self, batch: list[_Call]) -> None:
-        try:
-            async with asyncio.timeout(self._timeout):
-                replies = await self._pipeline(batch)
-                refused = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
-                if refused:
-                    await self._client.script_load(self._script.script)
-                    again = await self._pipeline([batch[i] for i in refused])
-                    for i, reply in zip(refused, again, strict=True):
-                        replies[i] = reply
-        except (RedisError, OSError) as err:  # TimeoutError is an OSError
-            replies = [err] * len(batch)
-        for call, reply in zip(batch, replies, strict=True):
-            if call.reply.done():  # its request is gone (cancelled)
-                continue
-            if isinstance(reply, BaseException):
-                call.reply.set_exception(reply)
-            else:
-                call.reply.set_result(reply)
-
-    async def _pipeline(self, batch: list[_Call]) -> list[Any]:
-        pipeline = self._client.pipeline(transaction=False)
-        for call in batch:
-            pipeline.evalsha(self._script.sha, len(call.keys), *call.keys, *call.args)
-        replies: list[Any] = await pipeline.execute(raise_on_error=False)
-        return replies
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
-@dataclass(frozen=True, eq=False)
-class _Call:
-    keys: list[str]
-    args: list[str | int]
-    reply: asyncio.Future[list[int]]
-
-
 ScriptFactory = Callable[[str, str, float], Script]  # (url, Lua source, timeout)
 
 
 class RedisBackend:
-    """GCRA in Redis, one EVALSHA per decision, never blocking the event loop.
+    """GCRA in Redis, one EVALSHA per decision, pipelined without blocking the event loop
+    (`resp.ScriptClient`, or another `Script` for a bench to compare).
 
     Redis unreachable (refused, timed out, any Redis error): the request is counted by the
     in-process fallback instead, so requests keep being served (fail open to per-process
@@ -245,7 +158,7 @@ class RedisBackend:
         prefix: str,
         timeout: float,
         fallback: InProcessBackend | None = None,
-        script: ScriptFactory = RedisScript,
+        script: ScriptFactory = ScriptClient,
     ) -> None:
         self._url = url
         self._timeout = timeout
