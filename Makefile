@@ -20,6 +20,7 @@ lint: install
 	$(BIN)/ruff check src tests bench tools clients
 	$(BIN)/ruff format --check src tests bench tools clients
 	$(BIN)/python tools/api_reference.py --check
+	$(BIN)/python tools/config_reference.py --check
 	$(BIN)/mypy
 
 test-sqlite: install
@@ -39,6 +40,7 @@ bench: install
 	$(BIN)/python bench/api_throughput.py
 	$(BIN)/python bench/ratelimit_overhead.py
 	$(BIN)/python bench/ratelimit_throughput.py
+	$(BIN)/python bench/ratelimit_clients.py
 	$(BIN)/python bench/key_usage.py
 	$(BIN)/python bench/secret_lists.py
 	$(BIN)/python bench/secret_writes.py

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,9 +59,10 @@ def wait_until_listening(port: int, timeout: float = 20.0) -> None:
 
 @contextmanager
 def forge_instance(
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None, forge: Sequence[str] = (str(VENV_BIN / "forge"),)
 ) -> Iterator[tuple[dict, int, subprocess.Popen[bytes]]]:
-    """`forge init` then `forge serve` on embedded SQLite in a temporary data dir."""
+    """`forge init` then `forge serve` on embedded SQLite in a temporary data dir (`forge`:
+    the command that serves, for an arm that runs a variant of it)."""
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "FORGE_DATA_DIR": data_dir, **(extra_env or {})}
         env.pop("FORGE_DATABASE_URL", None) if "FORGE_DATABASE_URL" not in (
@@ -75,7 +76,7 @@ def forge_instance(
         port = free_port()
         server = subprocess.Popen(
             [
-                str(VENV_BIN / "forge"),
+                *forge,
                 "serve",
                 "--port",
                 str(port),

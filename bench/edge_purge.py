@@ -110,14 +110,11 @@ def _purge_loop(api_port: int, database_url: str, env_id: str, purges: int) -> l
         env = session.get_one(Environment, env_id)
         minted = service.mint(
             session,
-            owner=service.Owner(team_id=env.site.team_id, client_id=None),
+            owner=service.KeyOwner(team_id=env.site.team_id, client_id=None),
             mode="test",
             name="bench",
             scopes=sorted(scopes.ALL_SCOPES),
             created_by=None,
-            ttl=service.DEFAULT_TTL,
-            resource=None,
-            ip_allowlist=None,
         )
         site_id = env.site_id
     database.dispose()

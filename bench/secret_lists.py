@@ -14,7 +14,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -138,7 +137,7 @@ def main() -> int:
         Path(tmp).mkdir(exist_ok=True)
         database = Database(settings.database_url)
         migrate.upgrade(database)
-        app = create_app(replace(settings), database)
+        app = create_app(settings.model_copy(), database)
         keyring: Keyring = app.state.keyring
         with database.session() as session:
             team = tenancy.create_team(session, "bench", "Bench")
@@ -149,7 +148,7 @@ def main() -> int:
             session.flush()
             minted = keys.mint(
                 session,
-                owner=keys.Owner(team_id=team.id, client_id=client.id),
+                owner=keys.KeyOwner(team_id=team.id, client_id=client.id),
                 mode="test",
                 name="bench",
                 scopes=sorted(scopes.ALL_SCOPES),

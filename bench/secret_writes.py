@@ -17,10 +17,15 @@ from common import ensure_wrk, forge_instance
 
 SECONDS = 10
 CONNECTIONS = 16
-# Each wrk connection writes its own keys, numbered, so none repeats.
+# Each wrk thread writes its own keys, numbered, so none repeats (wrk's threads share one
+# random seed: ids come from `setup`, which runs once per thread).
 SCRIPT = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
 local counter = 0
-local thread_id = math.random(1, 1000000000)
 wrk.method = "PUT"
 wrk.body = '{"value": "a value of some thirty-two bytes"}'
 wrk.headers["Content-Type"] = "application/json"

@@ -12,7 +12,6 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,8 @@ from forge.app import create_app
 from forge.config import Settings, load_settings
 from forge.db import Database
 from forge.models import metadata
-from tests.factories import World
+from forge.tenancy.models import Team
+from tests.factories import Key, SecretsWorld, World
 
 BACKEND = os.environ.get("FORGE_TEST_DATABASE", "sqlite")
 PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -82,7 +82,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     base = load_settings({"FORGE_DATA_DIR": str(tmp_path / "data")})
     # No job worker in the test apps unless a test asks for one (`api_with(worker_in_process=
     # True)`): a background worker would change the jobs other tests look at.
-    return replace(base, database_url=database_url, worker_in_process=False)
+    return base.model_copy(update={"database_url": database_url, "worker_in_process": False})
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def api_with(settings: Settings, database: Database) -> Iterator[Callable[..., T
     with contextlib.ExitStack() as stack:
 
         def make(**changes: object) -> TestClient:
-            application = create_app(replace(settings, **changes), database)
+            application = create_app(settings.model_copy(update=changes), database)
             client = TestClient(application, client=("198.51.100.7", 50000))
             return stack.enter_context(client)
 
@@ -123,3 +123,20 @@ def log_stream() -> Iterator[io.StringIO]:
     logs.configure(stream=stream)
     yield stream
     logger.handlers[:], logger.level, logger.propagate, logs.access_log.stream = saved
+
+
+@pytest.fixture
+def team(world: World) -> Team:
+    return world.team()
+
+
+@pytest.fixture
+def key(world: World, team: Team) -> Key:
+    """An owner's personal key in `team`, with every scope."""
+    return world.owner_key(team)
+
+
+@pytest.fixture
+def w(world: World) -> SecretsWorld:
+    """A team, its owner's key, a test-mode site and its `production` environment."""
+    return SecretsWorld.make(world)

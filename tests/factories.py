@@ -8,24 +8,50 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from forge.cache import service as cache
 from forge.cache.models import CachePurge, Edge, EdgePurgeResult
+from forge.cache.schemas import CacheUpdate
 from forge.clock import utcnow
 from forge.db import Database
-from forge.jobs.models import Job
+from forge.keys import durations, tokens
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
 from forge.keys.principal import resolve
+from forge.notify import LocalHub
 from forge.principal import Principal
-from forge.sites.models import Environment, EnvironmentHostname, Site
+from forge.sites import service as sites
+from forge.sites.models import Environment, Site
+from forge.sites.schemas import EnvironmentCreate, SiteCreate
 from forge.tenancy import service as tenancy
 from forge.tenancy.models import Client, Membership, Project, Team
+from forge.tenancy.schemas import ProjectCreate
 
 _counter = itertools.count(1)
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{next(_counter)}"
+
+
+def acting_as(team_id: str, mode: str) -> Principal:
+    """The team itself, with every right and no pin: what the factories make things as (no
+    key behind it, so it adds none to the team's keys)."""
+    return Principal(
+        key_id="key_factory",
+        secret_id="ks_factory",
+        key_prefix="mfs_test_fact",
+        family=tokens.FAMILY_SERVICE,
+        mode=mode,
+        team_id=team_id,
+        client_id=None,
+        role=None,
+        scopes=catalogue.ALL_SCOPES,
+        rights=catalogue.ALL_SCOPES,
+        constraint=None,
+        ip_allowlist=(),
+        expires_at=utcnow() + timedelta(days=1),
+    )
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -63,13 +89,13 @@ class World:
         mode: str = "test",
         scopes: list[str] | None = None,
         resource: tuple[str, str] | None = None,
-        ttl: timedelta = keys.DEFAULT_TTL,
+        ttl: timedelta = durations.DEFAULT_TTL,
         ip_allowlist: list[str] | None = None,
     ) -> Key:
         with self.database.session() as session:
             minted = keys.mint(
                 session,
-                owner=keys.Owner(team_id=team.id, client_id=client.id if client else None),
+                owner=keys.KeyOwner(team_id=team.id, client_id=client.id if client else None),
                 mode=mode,
                 name=unique("key"),
                 scopes=sorted(catalogue.ALL_SCOPES) if scopes is None else scopes,
@@ -93,17 +119,8 @@ class World:
 
     def site(self, team: Team, *, mode: str = "test", slug: str | None = None) -> Site:
         with self.database.session() as session:
-            project = tenancy.default_project(session, team.id)
-            site = Site(
-                team_id=team.id,
-                project_id=project.id,
-                slug=slug or unique("site"),
-                name="Site",
-                mode=mode,
-            )
-            session.add(site)
-            session.flush()
-            return site
+            body = SiteCreate(slug=slug or unique("site"), name="Site")
+            return sites.create_site(session, acting_as(team.id, mode), body)
 
     def environment(
         self,
@@ -113,17 +130,15 @@ class World:
         origin_url: str | None = None,
         hostnames: tuple[str, ...] = (),
     ) -> Environment:
+        body = EnvironmentCreate(
+            name=name or unique("env"),
+            parent=parent.id if parent else None,
+            origin_url=origin_url,
+            hostnames=list(hostnames),
+        )
         with self.database.session() as session:
-            env = Environment(
-                site_id=site.id,
-                name=name or unique("env"),
-                parent_id=parent.id if parent else None,
-                origin_url=origin_url,
-                hostname_rows=[EnvironmentHostname(hostname=h) for h in hostnames],
-            )
-            session.add(env)
-            session.flush()
-            return env
+            principal = acting_as(site.team_id, site.mode)
+            return sites.create_environment(session, principal, site, body)
 
     def hosted_environment(
         self,
@@ -137,44 +152,32 @@ class World:
         """An environment of a new site (of a new team unless given), served by the edge at
         its hostnames."""
         site = self.site(team or self.team())
-        with self.database.session() as session:
-            env = Environment(
-                site_id=site.id,
-                name=unique("env"),
-                origin_url=origin_url,
-                cache_default_ttl=default_ttl,
-                cache_max_object_bytes=max_object_bytes,
+        names = hostnames or [f"{unique('www')}.example.test"]
+        env = self.environment(site, origin_url=origin_url, hostnames=tuple(names))
+        changes = {
+            field: value
+            for field, value, made in (
+                ("default_ttl", default_ttl, env.cache_default_ttl),
+                ("max_object_bytes", max_object_bytes, env.cache_max_object_bytes),
             )
-            names = hostnames or [f"{unique('www')}.example.test"]
-            env.hostname_rows = [EnvironmentHostname(hostname=h) for h in names]
-            session.add(env)
-            session.flush()
-            session.refresh(env)
+            if value != made
+        }
+        with self.database.session() as session:
+            env = session.get_one(Environment, env.id)
+            if changes:
+                principal = acting_as(site.team_id, site.mode)
+                cache.update_config(session, LocalHub(), principal, env, CacheUpdate(**changes))
             return env
 
     def purge(self, env: Environment, dry_run: bool = False, **selector: object) -> int:
-        """Append a purge to the log (with its job), as the purge API does; its sequence."""
+        """Append a purge to the log (with its job) through the purge API's service; its
+        sequence. Nobody is woken: a test's own hub publishes when it wants an edge to know."""
+        chosen = {"type": "all", "mode": "hard", **selector}
         with self.database.session() as session:
-            site = session.get_one(Site, env.site_id)
-            job = Job(
-                type="cache.purge",
-                team_id=site.team_id,
-                mode=site.mode,
-                resource_type="environment",
-                resource_id=env.id,
-                payload={},
-            )
-            session.add(job)
-            session.flush()
-            purge = CachePurge(
-                job_id=job.id,
-                environment_id=env.id,
-                selector={"type": "all", "mode": "hard", **selector},
-                dry_run=dry_run,
-            )
-            session.add(purge)
-            session.flush()
-            return purge.seq
+            env = session.get_one(Environment, env.id)
+            principal = acting_as(env.site.team_id, env.mode)
+            job = cache.request_purge(session, LocalHub(), principal, env, chosen, dry_run)
+            return session.scalars(select(CachePurge.seq).where(CachePurge.job_id == job.id)).one()
 
     def service_key(self, team: Team | None = None, **options: object) -> Key:
         """A service token (mfs_): acts as the team itself."""
@@ -183,17 +186,17 @@ class World:
     def project(self, team: Team, slug: str | None = None) -> Project:
         """A project besides the team's default one."""
         with self.database.session() as session:
-            made = Project(team_id=team.id, slug=slug or unique("proj"), name="Project")
-            session.add(made)
-            session.flush()
-            return made
+            body = ProjectCreate(slug=slug or unique("proj"), name="Project")
+            return tenancy.create_project(session, acting_as(team.id, "test"), body)
 
     def set_role(self, team: Team, client: Client, role: str) -> None:
-        """Change a member's role in place, the way an admin would."""
+        """Change a member's role in place, the way an admin would (no service changes roles
+        yet, so this one writes the row)."""
         with self.database.session() as session:
             session.get_one(Membership, (team.id, client.id)).role = role
 
     def remove_member(self, team: Team, client: Client) -> None:
+        """No service removes members yet, so this one deletes the row."""
         with self.database.session() as session:
             session.delete(session.get_one(Membership, (team.id, client.id)))
 
@@ -206,7 +209,8 @@ class World:
             keys.revoke(session, key.id, actor=None)
 
     def expire(self, key: Key) -> None:
-        """Move a key's expiry into the past, as if its TTL had run out."""
+        """Move a key's expiry into the past, as if its TTL had run out (no service moves time,
+        so this one writes the row)."""
         with self.database.session() as session:
             session.get_one(ApiKey, key.id).expires_at = utcnow() - timedelta(seconds=1)
 

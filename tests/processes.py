@@ -10,9 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
-from tests.ports import free_port
+from tests.ports import free_port, wait_serving
 
 FORGE = str(Path(sys.executable).parent / "forge")
 # Processes sharing a database share its master key (each has its own data dir here).
@@ -75,13 +73,4 @@ class ForgeServer(ForgeProcess):
         args = ["serve", "--port", str(self.port), "--edge-port", str(self.edge_port)]
         super().__init__(args, env, log)
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + DEADLINE
-        while True:
-            assert self.process.poll() is None, self.output()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, self.output()
-            time.sleep(0.05)
+        wait_serving(self.process, self.port, self.output, DEADLINE)

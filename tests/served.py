@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
-from tests.ports import free_port
+from tests.ports import free_port, wait_serving
 
 FORGE = str(Path(sys.executable).parent / "forge")
 # Processes sharing a database share its master key (each has its own data dir).
@@ -62,16 +61,8 @@ class ForgeServer:
         return self
 
     def wait_healthy(self, deadline_seconds: float = 120) -> None:
-        deadline = time.monotonic() + deadline_seconds
-        while True:
-            assert self.process is not None and self.process.poll() is None, self.output()
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, self.output()
-            time.sleep(0.05)
+        assert self.process is not None
+        wait_serving(self.process, self.port, self.output, deadline_seconds)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

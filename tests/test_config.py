@@ -96,6 +96,11 @@ def test_explicit_values(tmp_path: Path) -> None:
         ("FORGE_REDIS_URL", "localhost:6379"),
         ("FORGE_MAX_BODY_BYTES", "0"),
         ("FORGE_MAX_BODY_BYTES", "1MB"),
+        ("FORGE_JOB_LEASE_SECONDS", "1e3"),
+        ("FORGE_WORKER_IN_PROCESS", "sometimes"),
+        ("FORGE_EDGE_ORIGIN_TIMEOUT", "inf"),
+        ("FORGE_EDGE_CONNECT_TIMEOUT", "0"),
+        ("FORGE_VARNISH_SECRET", "short"),
     ],
 )
 def test_a_bad_variable_is_named_in_one_line(tmp_path: Path, variable: str, value: str) -> None:
@@ -119,3 +124,22 @@ def test_a_database_url_without_a_scheme_separator(tmp_path: Path, value: str) -
     with pytest.raises(ConfigError) as caught:
         load_settings({"FORGE_DATA_DIR": str(tmp_path), "FORGE_DATABASE_URL": value})
     assert caught.value.variable == "FORGE_DATABASE_URL"
+
+
+@pytest.mark.parametrize(
+    ("value", "runs_it"), [("on", True), ("OFF", False), ("auto", None), ("yes", True)]
+)
+def test_the_in_process_worker_switch(tmp_path: Path, value: str, runs_it: bool | None) -> None:
+    settings = load_settings({"FORGE_DATA_DIR": str(tmp_path), "FORGE_WORKER_IN_PROCESS": value})
+    assert settings.worker_in_process is runs_it
+    assert settings.runs_worker_in_process is (True if runs_it is None else runs_it)  # SQLite
+
+
+def test_only_the_environment_given_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORGE_RATELIMIT_READ", "7")
+    assert load_settings({"FORGE_DATA_DIR": str(tmp_path)}).ratelimit_read == 1000
+    assert load_settings().ratelimit_read == 7
+    # Names are exact: a lower-case spelling is not FORGE_RATELIMIT_WRITE.
+    assert load_settings({"forge_ratelimit_write": "3"}).ratelimit_write == 100

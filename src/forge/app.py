@@ -25,7 +25,7 @@ from forge.http.middleware import ContractMiddleware
 from forge.jobs.registry import default_types
 from forge.jobs.routes import router as jobs_router
 from forge.jobs.worker import Worker, in_background
-from forge.keys import usage
+from forge.keys import expiry, usage
 from forge.keys.routes import router as keys_router
 from forge.notify import build_notifier
 from forge.notify_pg import PostgresNotifier
@@ -79,11 +79,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         async with (
             usage.flushing(state.database, state.usage, state.settings.key_usage_flush_seconds),
+            expiry.sweeping(state.database, state.settings.key_usage_flush_seconds),
             _worker_in_process(state),
         ):
             yield
     finally:
         state.notifier.close()
+        await state.limiter.aclose()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
-    # The seed-002 paths look like catch-alls (/{o}/{p}/envs/…): registered after every /v1
+    # The team/site/env paths look like catch-alls (/{o}/{p}/envs/…): registered after every /v1
     # router so they can never shadow one.
     app.include_router(compat_routes.router, responses=COMPAT_ERROR_RESPONSES)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]

@@ -16,11 +16,6 @@ from tests.factories import World, bearer
 NO_CLIENT, NO_TEAM, NO_KEY = "cli_" + "0" * 26, "team_" + "0" * 26, "key_" + "0" * 26
 
 
-@pytest.fixture
-def team(world: World) -> Team:
-    return world.team()
-
-
 def new_client(team_id: str, email: str, role: str) -> tuple[str, ...]:
     return ("admin", "clients", "create", "--team", team_id, "--email", email, "--role", role)
 

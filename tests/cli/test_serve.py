@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.ports import free_port as _free_port
+from tests.ports import wait_serving
 
 FORGE = str(Path(sys.executable).parent / "forge")
 
@@ -52,20 +53,10 @@ def served(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
     try:
         # Generous: two workers each import the whole app, on a machine other suites share.
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        yield base, log
+        wait_serving(process, port, log.read_text, deadline=120)
+        yield f"http://127.0.0.1:{port}", log
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ class LiveServer:
 def settings(settings: Settings) -> Settings:
     """The in-process app seals secrets under the live server's master key: they share the
     database (and its record of which keys sealed what)."""
-    return replace(settings, master_key=base64.b64decode(MASTER_KEY))
+    return settings.model_copy(update={"master_key": base64.b64decode(MASTER_KEY)})
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -224,7 +223,9 @@ def test_every_error_class_carries_code_message_and_request_id(
 
 @pytest.fixture
 def stingy_app(settings: Settings, database: Database) -> FastAPI:
-    return create_app(replace(settings, ratelimit_create=1, ratelimit_window=120), database)
+    return create_app(
+        settings.model_copy(update={"ratelimit_create": 1, "ratelimit_window": 120}), database
+    )
 
 
 def test_a_long_rate_limit_is_a_rate_limit_error_with_retry_after(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -14,11 +13,6 @@ from forge.cli.main import app as cli
 from forge.config import Settings
 from forge.secrets.models import SecretVersion
 from tests.factories import SecretsWorld, World, secrets_path
-
-
-@pytest.fixture
-def w(world: World) -> SecretsWorld:
-    return SecretsWorld.make(world)
 
 
 def _deployments(w: SecretsWorld, env_id: str | None = None) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Iterator
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -75,6 +74,8 @@ class EdgeThread:
     def stop(self) -> None:
         if self.running is not None:
             self.call(self.running.stop())
+            if self.varnish is not None:
+                self.varnish.wait_unready()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
@@ -89,7 +90,7 @@ def origin() -> Iterator[Origin]:
 
 @pytest.fixture
 def edge_settings(settings: Settings) -> Settings:
-    return replace(settings, edge_origin_timeout=1.0, edge_connect_timeout=1.0)
+    return settings.model_copy(update={"edge_origin_timeout": 1.0, "edge_connect_timeout": 1.0})
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +79,7 @@ def edges(database_url: str, tmp_path: Path) -> Iterator[list[EdgeProcess]]:
 @pytest.fixture
 def proof_api(settings: Settings, database: Database) -> Iterator[TestClient]:
     """The API with its job worker in-process, on the edges' lease."""
-    tuned = replace(settings, edge_lease_seconds=LEASE, worker_in_process=True)
+    tuned = settings.model_copy(update={"edge_lease_seconds": LEASE, "worker_in_process": True})
     with TestClient(create_app(tuned, database)) as client:
         yield client
 

@@ -7,7 +7,6 @@ runs 300)."""
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,12 +32,13 @@ EXAMPLES = int(os.environ.get("FORGE_FUZZ_EXAMPLES", "15"))
 @pytest.fixture
 def fuzz_app(settings: Settings, database: Database) -> FastAPI:
     # Rate limits are tested elsewhere; here they would only turn the run into 429s.
-    generous = replace(
-        settings,
-        ratelimit_read=10**6,
-        ratelimit_write=10**6,
-        ratelimit_create=10**6,
-        ratelimit_auth_failures=10**6,
+    generous = settings.model_copy(
+        update={
+            "ratelimit_read": 10**6,
+            "ratelimit_write": 10**6,
+            "ratelimit_create": 10**6,
+            "ratelimit_auth_failures": 10**6,
+        }
     )
     return create_app(generous, database)
 

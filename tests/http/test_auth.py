@@ -16,11 +16,6 @@ from tests.assertions import assert_error, data_of
 from tests.factories import Key, World, bearer
 
 
-@pytest.fixture
-def key(world: World) -> Key:
-    return world.owner_key()
-
-
 def assert_unauthenticated(api: TestClient, headers: dict[str, str], words: str) -> None:
     response = api.get("/v1/sites", headers=headers)
     error = assert_error(response, 401, "authentication", param=None)

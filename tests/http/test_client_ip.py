@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 from starlette.testclient import TestClient
@@ -52,7 +51,7 @@ def test_forwarded_for_from_an_untrusted_peer_is_ignored(api: TestClient, world:
 
 @pytest.fixture
 def proxied_api(settings: Settings, database: Database) -> Iterator[TestClient]:
-    app = create_app(replace(settings, trusted_proxies=PROXIES), database)
+    app = create_app(settings.model_copy(update={"trusted_proxies": PROXIES}), database)
     with TestClient(app, client=("198.51.100.7", 50000)) as client:
         yield client
 

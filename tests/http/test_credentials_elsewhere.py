@@ -9,11 +9,6 @@ from tests.assertions import assert_error
 from tests.factories import Key, World
 
 
-@pytest.fixture
-def key(world: World) -> Key:
-    return world.owner_key()
-
-
 @pytest.mark.parametrize("name", ["api_key", "apikey", "API_KEY", "token", "access_token", "key"])
 def test_a_credential_parameter_in_the_query_is_refused(
     api: TestClient, key: Key, name: str

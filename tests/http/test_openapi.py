@@ -216,3 +216,12 @@ def test_every_integer_a_request_carries_is_bounded(document: dict[str, Any]) ->
     assert found  # limits and versions at least
     unbounded = [w for w, s in found if "minimum" not in s or "maximum" not in s]
     assert unbounded == []
+
+
+# The names of the documents Forge was built from mean nothing to a user of the API.
+INTERNAL_NAMES = re.compile(r"seed[ _-]?\d|the seed|PRODUCT\.md|ANCHORS", re.IGNORECASE)
+
+
+def test_no_internal_document_names_in_the_document(api: TestClient) -> None:
+    text = api.get("/v1/openapi.json").text
+    assert INTERNAL_NAMES.findall(text) == []

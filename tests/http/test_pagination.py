@@ -10,16 +10,6 @@ from tests.assertions import assert_error, data_of
 from tests.factories import Key, World
 
 
-@pytest.fixture
-def team(world: World) -> Team:
-    return world.team()
-
-
-@pytest.fixture
-def key(world: World, team: Team) -> Key:
-    return world.owner_key(team)
-
-
 def _make_sites(world: World, team: Team, count: int) -> list[str]:
     return [world.site(team).id for _ in range(count)]
 

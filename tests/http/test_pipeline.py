@@ -8,7 +8,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Annotated
 
 import httpx
@@ -227,7 +226,7 @@ def test_a_database_that_never_answers_is_a_prompt_503(
     key = world.owner_key()  # made in the real database; the app talks to a silent one
     url = f"postgresql+psycopg://postgres@127.0.0.1:{silent_port}/forge"
     database = Database(url)
-    app = create_app(replace(settings, database_url=url), database)
+    app = create_app(settings.model_copy(update={"database_url": url}), database)
     try:
         with TestClient(app) as client:
             started = time.monotonic()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
 
@@ -45,4 +45,4 @@ def jobs(world: World, database: Database) -> Jobs:
 @pytest.fixture
 def worker_settings(settings: Settings) -> Settings:
     """A short job lease, so renewals and takeovers happen within a test."""
-    return replace(settings, job_lease_seconds=1, worker_concurrency=4)
+    return settings.model_copy(update={"job_lease_seconds": 1, "worker_concurrency": 4})

@@ -30,11 +30,6 @@ def _enqueue(
 
 
 @pytest.fixture
-def team(world: World) -> Team:
-    return world.team()
-
-
-@pytest.fixture
 def owner(world: World, team: Team) -> Key:
     return world.owner_key(team)
 

@@ -1,7 +1,5 @@
 """Key tests mint many keys with one caller: the create bucket is not what they test."""
 
-from dataclasses import replace
-
 import pytest
 
 from forge.config import Settings
@@ -9,4 +7,4 @@ from forge.config import Settings
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return replace(settings, ratelimit_create=1000)
+    return settings.model_copy(update={"ratelimit_create": 1000})

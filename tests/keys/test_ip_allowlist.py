@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 from fastapi import FastAPI
@@ -21,7 +20,7 @@ PROXY = "10.0.0.5"
 @pytest.fixture
 def proxied_app(settings: Settings, database: Database) -> FastAPI:
     proxies = load_settings({"FORGE_TRUSTED_PROXIES": "10.0.0.0/24, fd00::/64"}).trusted_proxies
-    return create_app(replace(settings, trusted_proxies=proxies), database)
+    return create_app(settings.model_copy(update={"trusted_proxies": proxies}), database)
 
 
 def _client(app: FastAPI, address: str) -> Iterator[TestClient]:

@@ -164,8 +164,8 @@ def test_usage_recorded_in_memory_is_written_at_a_clean_shutdown(
     with database.session() as session:
         secret = session.scalars(select(KeySecret).where(KeySecret.key_id == owner.id)).one()
         assert secret.last_used_at is None  # nothing written per request
-    b.stop()  # SIGTERM: uvicorn runs the lifespan shutdown, then re-raises the signal
-    assert b.process.returncode in (0, -signal.SIGTERM)
+    b.stop()  # SIGTERM: the API's lifespan shutdown runs, then `forge serve` exits cleanly
+    assert b.process.returncode == 0
     with database.session() as session:
         secret = session.scalars(select(KeySecret).where(KeySecret.key_id == owner.id)).one()
         assert secret.last_used_at is not None

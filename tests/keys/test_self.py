@@ -161,3 +161,14 @@ def test_self_reports_the_rate_limit_budgets_and_spends_none(
     assert (kinds["read"]["limit"], kinds["read"]["remaining"]) == (1000, 999)
     assert (kinds["create"]["limit"], kinds["create"]["remaining"]) == (1000, 1000)
     assert again == first, "asking spends nothing"
+
+
+def test_a_service_token_is_of_the_service_family_everywhere(api: TestClient, world: World) -> None:
+    team = world.team()
+    owner = world.owner_key(team)
+    token = world.service_token(team)
+    assert token.secret.startswith("mfs_test_")
+    self_view = api.get("/v1/api-keys/self", headers=token.headers).json()["data"]
+    metadata = api.get(f"/v1/api-keys/{token.id}", headers=owner.headers).json()["data"]
+    assert self_view["family"] == metadata["family"] == "mfs"
+    assert self_view["owner"] == metadata["owner"] == {"type": "team", "id": team.id}

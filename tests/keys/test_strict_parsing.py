@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from starlette.testclient import TestClient
 
+from forge.errors import ValidationFailed
 from tests.assertions import assert_error, data_of
 from tests.factories import World
 
@@ -49,3 +52,17 @@ def test_times_are_rfc_3339_only(api: TestClient, world: World, moment: str) -> 
         "/v1/audit-events", params={"since": "2026-06-01T00:00:00.5+02:00"}, headers=key.headers
     )
     assert ok.status_code == 200, ok.text
+
+
+@pytest.mark.parametrize("days", [0, 367])
+def test_the_service_keeps_the_same_lifetime_rule_as_the_api(
+    api: TestClient, world: World, days: int
+) -> None:
+    """The operator CLI mints through the service, not a body: the same bound, the same words."""
+    body = {"name": "ci", "scopes": ["sites:read"], "expires_in": f"{days}d"}
+    response = api.post("/v1/api-keys", json=body, headers=world.owner_key().headers)
+    api_message = assert_error(response, 422, "validation_error", "expires_in")["message"]
+    with pytest.raises(ValidationFailed) as refused:
+        world.key(world.team(), ttl=timedelta(days=days))
+    assert refused.value.param == "expires_in"
+    assert refused.value.message.removeprefix("expires_in ").rstrip(".") in api_message

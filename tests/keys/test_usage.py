@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -28,7 +27,7 @@ CLIENT_IP = "198.51.100.7"  # what the `api` fixture's requests come from
 @pytest.fixture
 def slow_app(settings: Settings, database: Database) -> FastAPI:
     """Flushes only at shutdown within a test's lifetime."""
-    return create_app(replace(settings, key_usage_flush_seconds=3600), database)
+    return create_app(settings.model_copy(update={"key_usage_flush_seconds": 3600}), database)
 
 
 def _secret(database: Database, key: Key) -> KeySecret:
@@ -74,10 +73,10 @@ def test_a_clean_shutdown_flushes_what_was_recorded(
     assert event.mode == "test"
 
 
-def test_the_background_task_flushes_every_few_seconds(
+def test_the_background_tasks_flush_usage_and_sweep_expiry_every_few_seconds(
     settings: Settings, database: Database, world: World
 ) -> None:
-    app = create_app(replace(settings, key_usage_flush_seconds=1), database)
+    app = create_app(settings.model_copy(update={"key_usage_flush_seconds": 1}), database)
     key = world.owner_key()
     lapsed = world.owner_key()
     with database.session() as session:
@@ -94,7 +93,7 @@ def test_the_background_task_flushes_every_few_seconds(
         ):
             time.sleep(0.1)
         assert _secret(database, key).last_used_at is not None
-        assert expired_recorded()  # the same task records `key.expired`
+        assert expired_recorded()  # the expiry sweep, at the same interval
 
 
 def test_last_use_is_shown_per_secret_current_and_previous(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 import pytest
 from fastapi import FastAPI
@@ -166,7 +165,9 @@ def test_failed_authentications_per_address_are_limited(
 def test_redis_down_is_survived_and_reported(
     settings: Settings, database: Database, world: World
 ) -> None:
-    down = replace(settings, redis_url="redis://127.0.0.1:1/0", redis_prefix="unused:")
+    down = settings.model_copy(
+        update={"redis_url": "redis://127.0.0.1:1/0", "redis_prefix": "unused:"}
+    )
     app = create_app(down, database)
     pin_clock(app)
     key = world.owner_key()

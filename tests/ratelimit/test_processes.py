@@ -18,7 +18,7 @@ from sqlalchemy import text
 from forge.db import Database
 from tests.factories import World
 from tests.ports import free_port as _free_port
-from tests.ratelimit.conftest import REDIS_URL, forget_prefix, redis_prefix
+from tests.ratelimit.conftest import PATIENT_SECONDS, REDIS_URL, forget_prefix, redis_prefix
 
 FORGE = str(Path(sys.executable).parent / "forge")
 
@@ -42,6 +42,7 @@ def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
         "FORGE_DATABASE_URL": database_url,
         "FORGE_REDIS_URL": REDIS_URL,
         "FORGE_REDIS_PREFIX": prefix,
+        "FORGE_REDIS_TIMEOUT_SECONDS": str(PATIENT_SECONDS),
         "FORGE_RATELIMIT_READ": "100",
         "FORGE_RATELIMIT_CREATE": "100",
         # One unit per 36 s: nothing refills while the burst runs, so the count is exact.

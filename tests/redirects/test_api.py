@@ -24,11 +24,6 @@ RULES = [
 ]
 
 
-@pytest.fixture
-def w(world: World) -> SecretsWorld:
-    return SecretsWorld.make(world)
-
-
 def _put(api: TestClient, w: SecretsWorld, rules: list[dict[str, Any]], **headers: str) -> Any:
     return api.put(
         redirects_path(w.env),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -60,7 +59,8 @@ def keys_file(tmp_path: Path, scanner: ec.EllipticCurvePrivateKey) -> Path:
 def scanning_app(settings: Settings, database: Database, keys_file: Path) -> FastAPI:
     configured = load_settings({"FORGE_SECRET_SCANNING_KEYS": str(keys_file)})
     return create_app(
-        replace(settings, secret_scanning_keys=configured.secret_scanning_keys), database
+        settings.model_copy(update={"secret_scanning_keys": configured.secret_scanning_keys}),
+        database,
     )
 
 

@@ -11,11 +11,6 @@ from forge.secrets.rules import KEYS_PER_ENVIRONMENT, VALUE_MAX_BYTES
 from tests.factories import SecretsWorld, World, secrets_path
 
 
-@pytest.fixture
-def w(world: World) -> SecretsWorld:
-    return SecretsWorld.make(world)
-
-
 def test_put_answers_exactly_the_seed_shape_and_never_the_value(
     api: TestClient, w: SecretsWorld
 ) -> None:

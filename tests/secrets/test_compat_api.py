@@ -8,11 +8,6 @@ from starlette.testclient import TestClient
 from tests.factories import SecretsWorld, World, secrets_path
 
 
-@pytest.fixture
-def w(world: World) -> SecretsWorld:
-    return SecretsWorld.make(world)
-
-
 def _path(w: SecretsWorld, name: str | None = None, env: str = "production") -> str:
     base = f"/{w.team.slug}/{w.site.slug}/envs/{env}/secrets"
     return base if name is None else f"{base}/{name}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,11 +23,6 @@ from forge.secrets import masterkey, service
 from forge.secrets.models import Secret, SecretVersion
 from forge.sites.models import Environment
 from tests.factories import SecretsWorld, World, principal_of, secrets_path
-
-
-@pytest.fixture
-def w(world: World) -> SecretsWorld:
-    return SecretsWorld.make(world)
 
 
 def _version(database: Database, name: str, number: int = 1) -> SecretVersion:
@@ -140,20 +134,20 @@ def test_wrong_master_key_stops_start_up(
     app: FastAPI, api: TestClient, settings: Settings, database: Database, w: SecretsWorld
 ) -> None:
     api.put(secrets_path(w.env, "SEALED"), json={"value": "v"}, headers=w.owner.headers)
-    wrong = replace(settings, master_key=new_master_key())
+    wrong = settings.model_copy(update={"master_key": new_master_key()})
     with pytest.raises(ConfigError) as caught:
         create_app(wrong, database)
     assert caught.value.variable == "FORGE_MASTER_KEY"
     assert "wrong master key" in str(caught.value)
     # The right key given explicitly starts fine.
-    right = replace(settings, master_key=app.state.keyring.current)
+    right = settings.model_copy(update={"master_key": app.state.keyring.current})
     assert create_app(right, database).state.keyring.current_id == app.state.keyring.current_id
 
 
 def test_missing_master_key_stops_start_up(
     app: FastAPI, settings: Settings, database: Database, tmp_path: Path
 ) -> None:
-    elsewhere = replace(settings, data_dir=tmp_path / "fresh-data-dir")
+    elsewhere = settings.model_copy(update={"data_dir": tmp_path / "fresh-data-dir"})
     with pytest.raises(ConfigError) as caught:
         create_app(elsewhere, database)
     assert "master key missing" in str(caught.value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import stat
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -39,7 +38,7 @@ def test_init_generates_the_embedded_key_once_owner_only(
 def test_a_key_from_the_environment_cannot_be_rotated_in_place(
     settings: Settings, database: Database
 ) -> None:
-    from_env = replace(settings, master_key=new_master_key())
+    from_env = settings.model_copy(update={"master_key": new_master_key()})
     keyring = masterkey.open_keyring(from_env, database)
     with pytest.raises(ConfigError) as caught:
         masterkey.rotate(database, keyring)
@@ -52,10 +51,12 @@ def test_a_keyring_file_with_a_bare_key_is_accepted_and_rotates_into_a_keyring(
 ) -> None:
     bare = tmp_path / "master.key"
     bare.write_text(base64.b64encode(new_master_key()).decode() + "\n")
-    keyring = masterkey.open_keyring(replace(settings, master_key_file=bare), database)
+    keyring = masterkey.open_keyring(
+        settings.model_copy(update={"master_key_file": bare}), database
+    )
     first = keyring.current_id
     result = masterkey.rotate(database, keyring)
     assert bare.read_text().startswith("{")
-    reread = masterkey.configured_keyring(replace(settings, master_key_file=bare))
+    reread = masterkey.configured_keyring(settings.model_copy(update={"master_key_file": bare}))
     assert reread is not None
     assert reread.current_id == result.key_id and set(reread.keys) == {first, result.key_id}

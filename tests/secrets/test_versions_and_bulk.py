@@ -15,11 +15,6 @@ from forge.sites.models import Environment
 from tests.factories import SecretsWorld, World, principal_of, secrets_path
 
 
-@pytest.fixture
-def w(world: World) -> SecretsWorld:
-    return SecretsWorld.make(world)
-
-
 def _deploy_env(api: TestClient, w: SecretsWorld, env: Environment) -> dict[str, int]:
     response = api.post(
         f"/v1/sites/{w.site.id}/environments/{env.id}/deployments", headers=w.owner.headers

@@ -14,13 +14,6 @@ from tests.served import ForgeServer
 
 FORGED = {"X-Forwarded-For": "203.0.113.5"}
 
-# QUARANTINED (stop 7): in full `make test` runs these got 401 "unknown key" from the server they
-# started (the key minted by the test not seen by it); alone, and after any half of the suite
-# before them, they pass. Until the cause is found they may fail without failing the suite.
-pytestmark = pytest.mark.xfail(
-    strict=False, reason="quarantined: intermittent 401 for the test's own key in full runs"
-)
-
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])
 def test_forwarded_for_from_localhost_is_ignored_without_trusted_proxies(

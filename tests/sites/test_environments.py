@@ -16,16 +16,6 @@ from tests.factories import Key, World
 
 
 @pytest.fixture
-def team(world: World) -> Team:
-    return world.team()
-
-
-@pytest.fixture
-def key(world: World, team: Team) -> Key:
-    return world.owner_key(team)
-
-
-@pytest.fixture
 def site(world: World, team: Team) -> Site:
     return world.site(team)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -22,7 +21,7 @@ Send = Callable[[TestClient, int], httpx.Response]
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """Each race spends several creates with one key; the create bucket is not under test."""
-    return replace(settings, ratelimit_create=1000)
+    return settings.model_copy(update={"ratelimit_create": 1000})
 
 
 def _race(app: FastAPI, send: Send, clients: int = 2) -> list[int]:

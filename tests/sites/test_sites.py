@@ -13,16 +13,6 @@ from tests.assertions import assert_error, data_of
 from tests.factories import Key, World
 
 
-@pytest.fixture
-def team(world: World) -> Team:
-    return world.team()
-
-
-@pytest.fixture
-def key(world: World, team: Team) -> Key:
-    return world.owner_key(team)
-
-
 def _create(api: TestClient, key: Key, **body: object) -> dict[str, object]:
     created: dict[str, object] = data_of(api.post("/v1/sites", headers=key.headers, json=body), 201)
     return created

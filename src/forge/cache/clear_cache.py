@@ -1,4 +1,4 @@
-"""The seed-001 surface: POST /api/v1/clear-cache, exactly as documented there.
+"""The clear-cache surface: POST /api/v1/clear-cache, for deploy scripts written against it.
 
 The key comes in `x-api-key` (or `Authorization: Bearer`); the environment is named by the
 team's slug, the site's slug and the environment's name, looked up only inside the key's own

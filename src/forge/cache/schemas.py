@@ -1,4 +1,4 @@
-"""Bodies of the cache routes: the purge request (seed 000), the seed-001 clear-cache body,
+"""Bodies of the cache routes: the purge request, the body of `POST /api/v1/clear-cache`,
 and the cache's configuration and state."""
 
 from __future__ import annotations
@@ -109,13 +109,14 @@ class PurgeRequest(RequestBody):
 
 
 class ClearCacheRequest(RequestBody):
-    """The seed-001 body, field names as documented there."""
+    """The body of `POST /api/v1/clear-cache`: the environment named by slugs, camelCase
+    selectors (the field names deploy scripts written for that route send)."""
 
     team: str = Field(max_length=63, description="The team's slug.")
     site: str = Field(max_length=63, description="The site's slug.")
     environment: str = Field(max_length=63, description="The environment's name.")
     paths: Paths = None
-    surrogateKeys: Tags = None  # the seed's names
+    surrogateKeys: Tags = None  # that route's own names
     cacheHashes: CacheHashes = None
 
     @model_validator(mode="after")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from forge.cli.admin_clients import clients
+from forge.cli.admin_deployments import deployments_app
 from forge.cli.admin_keys import keys_app
 from forge.cli.admin_limits import limits_app
-from forge.cli.admin_secrets import deployments_app, master_key_app
+from forge.cli.admin_master_key import master_key_app
 
 admin = typer.Typer(help="Operator commands (platform admin).", no_args_is_help=True)
 admin.add_typer(clients, name="clients")

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from forge.cli.output import console, domain_errors_to_exit, emit_json, operator_database
+from forge.cli.output import console, emit_json, operator_database
 from forge.clock import rfc3339
-from forge.errors import ForgeError
 from forge.tenancy import service as tenancy
 
 clients = typer.Typer(help="People in teams.", no_args_is_help=True)
@@ -22,19 +21,16 @@ def clients_create(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Add a person to a team with a role."""
-    try:
-        with operator_database().session() as session:
-            client = tenancy.create_client(session, team, email, role)
-            out = {
-                "id": client.id,
-                "email": client.email,
-                "team_id": team,
-                "role": role,
-                "active": client.active,
-                "created_at": rfc3339(client.created_at),
-            }
-    except ForgeError as err:
-        domain_errors_to_exit(err)
+    with operator_database().session() as session:
+        client = tenancy.create_client(session, team, email, role)
+        out = {
+            "id": client.id,
+            "email": client.email,
+            "team_id": team,
+            "role": role,
+            "active": client.active,
+            "created_at": rfc3339(client.created_at),
+        }
     emit_json(out) if as_json else console.print(
         f"client {out['id']} ({email}) is {role} of {team}"
     )
@@ -43,9 +39,6 @@ def clients_create(
 @clients.command("deactivate")
 def clients_deactivate(client_id: str) -> None:
     """Deactivate a person: their personal keys stop on the next request."""
-    try:
-        with operator_database().session() as session:
-            tenancy.deactivate_client(session, client_id)
-    except ForgeError as err:
-        domain_errors_to_exit(err)
+    with operator_database().session() as session:
+        tenancy.deactivate_client(session, client_id)
     console.print(f"client {client_id} deactivated; their personal keys no longer work")

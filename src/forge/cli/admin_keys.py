@@ -8,9 +8,8 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from forge.cli.output import console, domain_errors_to_exit, emit_json, fail, operator_database
+from forge.cli.output import console, emit_json, fail, operator_database
 from forge.clock import rfc3339, utcnow
-from forge.errors import ForgeError
 from forge.keys import presenters, rolling
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
@@ -43,29 +42,26 @@ def keys_create(
         granted = catalogue.expand(requested)
     except ValueError as err:
         fail(f"--scopes: {err}")
-    try:
-        with operator_database().session() as session:
-            minted = keys.mint(
-                session,
-                owner=keys.owner_for(session, owner, team),
-                mode=mode,
-                name=name,
-                scopes=granted,
-                created_by=None,
-            )
-            out = {
-                "id": minted.key.id,
-                "name": name,
-                "secret": minted.secret,
-                "prefix": minted.prefix + "…",
-                "mode": mode,
-                "scopes": minted.key.scopes,
-                "owner": owner,
-                "expires_at": rfc3339(minted.key.expires_at),
-                "created_at": rfc3339(minted.key.created_at),
-            }
-    except ForgeError as err:
-        domain_errors_to_exit(err)
+    with operator_database().session() as session:
+        minted = keys.mint(
+            session,
+            owner=keys.owner_for(session, owner, team),
+            mode=mode,
+            name=name,
+            scopes=granted,
+            created_by=None,
+        )
+        out = {
+            "id": minted.key.id,
+            "name": name,
+            "secret": minted.secret,
+            "prefix": minted.prefix + "…",
+            "mode": mode,
+            "scopes": minted.key.scopes,
+            "owner": owner,
+            "expires_at": rfc3339(minted.key.expires_at),
+            "created_at": rfc3339(minted.key.created_at),
+        }
     if as_json:
         emit_json(out)
     else:
@@ -76,11 +72,8 @@ def keys_create(
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key and all its secrets at once."""
-    try:
-        with operator_database().session() as session:
-            keys.revoke(session, key_id, actor=None)
-    except ForgeError as err:
-        domain_errors_to_exit(err)
+    with operator_database().session() as session:
+        keys.revoke(session, key_id, actor=None)
     console.print(f"key {key_id} revoked")
 
 
@@ -118,12 +111,9 @@ def keys_list(
 @keys_app.command("show")
 def keys_show(key_id: str) -> None:
     """One key's metadata, with each secret's last use (JSON)."""
-    try:
-        with operator_database().session() as session:
-            key = keys.get_key(session, key_id)
-            out = _key_json(key, keys.secrets_of(session, [key.id])[key.id])
-    except ForgeError as err:
-        domain_errors_to_exit(err)
+    with operator_database().session() as session:
+        key = keys.get_key(session, key_id)
+        out = _key_json(key, keys.secrets_of(session, [key.id])[key.id])
     emit_json(out)
 
 
@@ -138,18 +128,15 @@ def keys_roll(
         body = KeyRoll.model_validate({"grace": grace})
     except ValidationError as err:
         fail(f"--grace: {err.errors()[0]['msg']}")
-    try:
-        with operator_database().session() as session:
-            rolled = rolling.roll_as_operator(session, key_id, body.grace)
-            out = {
-                "id": rolled.key.id,
-                "secret": rolled.secret,
-                "prefix": presenters.shown(rolled.prefix),
-                "previous_prefix": presenters.shown(rolled.previous_prefix),
-                "previous_expires_at": rfc3339(rolled.previous_expires_at),
-            }
-    except ForgeError as err:
-        domain_errors_to_exit(err)
+    with operator_database().session() as session:
+        rolled = rolling.roll_as_operator(session, key_id, body.grace)
+        out = {
+            "id": rolled.key.id,
+            "secret": rolled.secret,
+            "prefix": presenters.shown(rolled.prefix),
+            "previous_prefix": presenters.shown(rolled.previous_prefix),
+            "previous_expires_at": rfc3339(rolled.previous_expires_at),
+        }
     if as_json:
         emit_json(out)
     else:

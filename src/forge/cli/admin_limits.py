@@ -12,14 +12,12 @@ import typer
 
 from forge.cli.output import (
     console,
-    domain_errors_to_exit,
     emit_json,
     fail,
     operator_database,
     settings_or_exit,
 )
 from forge.clock import rfc3339
-from forge.errors import ForgeError
 from forge.ratelimit import service
 from forge.ratelimit.limiter import BUCKETS, OverrideCache
 
@@ -52,11 +50,8 @@ def limits_set(
     """Set one bucket's limit for a team or a key."""
     scope_type, scope_id = _target(team, key)
     _bucket(bucket)
-    try:
-        with operator_database().session() as session:
-            service.set_override(session, scope_type, scope_id, bucket, limit)
-    except ForgeError as err:
-        domain_errors_to_exit(err)
+    with operator_database().session() as session:
+        service.set_override(session, scope_type, scope_id, bucket, limit)
     console.print(f"{scope_type} {scope_id}: {bucket} limited to {limit}; {PROPAGATION}")
 
 

@@ -103,7 +103,7 @@ def bootstrap(session: Session) -> Bootstrap:
     session.flush()
     minted = keys.mint(
         session,
-        owner=keys.Owner(team_id=team.id, client_id=client.id),
+        owner=keys.KeyOwner(team_id=team.id, client_id=client.id),
         mode="test",
         name=FIRST_KEY_NAME,
         scopes=sorted(scopes.ALL_SCOPES),

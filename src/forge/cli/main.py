@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,7 +10,14 @@ import typer
 from forge import migrate as migrations
 from forge.cli.admin import admin
 from forge.cli.bootstrap import bootstrap
-from forge.cli.output import console, database_or_exit, emit_json, fail, settings_or_exit
+from forge.cli.output import (
+    OperatorCommands,
+    console,
+    database_or_exit,
+    emit_json,
+    fail,
+    settings_or_exit,
+)
 from forge.config import ConfigError, Settings
 from forge.db import Database
 from forge.secrets import masterkey
@@ -20,7 +26,9 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
-app = typer.Typer(help="Forge operator CLI.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    cls=OperatorCommands, help="Forge operator CLI.", no_args_is_help=True, add_completion=False
+)
 app.add_typer(admin, name="admin")
 
 
@@ -85,7 +93,6 @@ def worker(
 ) -> None:
     """Run a job worker as its own process (stops on SIGTERM/SIGINT, handing its jobs back)."""
     import asyncio
-    import dataclasses
 
     from forge import logs
     from forge.jobs.registry import default_types
@@ -94,7 +101,7 @@ def worker(
 
     settings = settings_or_exit()
     if concurrency is not None:
-        settings = dataclasses.replace(settings, worker_concurrency=concurrency)
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
     database = database_or_exit(settings)
     if not migrations.is_current(database):
         fail("the database schema is not at the newest revision; run `forge migrate` first")
@@ -142,7 +149,7 @@ def serve(
     if no_worker:
         # --workers processes build their settings from the environment.
         os.environ["FORGE_WORKER_IN_PROCESS"] = "off"
-        settings = replace(settings, worker_in_process=False)
+        settings = settings.model_copy(update={"worker_in_process": False})
     application = _app_or_exit(settings, database)
     config = uvicorn.Config(
         # With several workers each process builds its own app; this one only checked it.

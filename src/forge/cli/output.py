@@ -9,10 +9,13 @@ import orjson
 import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperGroup
 
 from forge.config import ConfigError, Settings, load_settings
+from forge.crypto.keyring import Keyring
 from forge.db import Database
 from forge.errors import ForgeError
+from forge.secrets import masterkey
 
 console = Console()
 
@@ -50,5 +53,24 @@ def operator_database() -> Database:
     return database_or_exit(settings_or_exit())
 
 
-def domain_errors_to_exit(err: ForgeError) -> NoReturn:
-    fail(f"{err.code}: {err.message}")
+def operator_keyring() -> tuple[Keyring, Database]:
+    """The master keyring (refused with one line when missing or wrong) and its database."""
+    settings = settings_or_exit()
+    database = database_or_exit(settings)
+    try:
+        return masterkey.open_keyring(settings, database), database
+    except ConfigError as err:
+        fail(f"bad configuration: {err}")
+
+
+class OperatorCommands(TyperGroup):
+    """The root command group of `forge`. A domain error from any command below it (a key or
+    team that does not exist, a name taken) ends the run here, as one line naming its code
+    (`forge: not_found: No API key 'key_…'.`) and exit code 2: the commands call the services
+    and leave the failure to this one place."""
+
+    def invoke(self, ctx: Any) -> Any:  # Any: the Context of the click that typer vendors
+        try:
+            return super().invoke(ctx)
+        except ForgeError as err:
+            fail(f"{err.code}: {err.message}")

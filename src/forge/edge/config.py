@@ -17,7 +17,6 @@ class EnvConfig:
     default_ttl: int
     max_object_bytes: int
     redirects: Redirector | None = None
-    redirects_version: str = ""
 
 
 @dataclass(frozen=True)

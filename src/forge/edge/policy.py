@@ -16,7 +16,6 @@ DEFAULT_TTL_STATUSES = frozenset({200, 203, 204, 300, 301, 308, 404, 405, 410, 4
 
 MAX_TAG_BYTES = 1024
 MAX_TAG_HEADER_BYTES = 16 * 1024
-TAG_HEADERS = ("surrogate-key", "cache-tag")
 
 
 @dataclass(frozen=True, slots=True)

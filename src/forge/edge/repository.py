@@ -103,11 +103,9 @@ def load_config(database: Database) -> EdgeConfig:
     if envs:
         with database.session() as session:
             rule_sets = redirects.compiled_rule_sets(session, list(envs))
-        for env_id, (version, rules) in rule_sets.items():
+        for env_id, (_version, rules) in rule_sets.items():
             if len(rules):
-                envs[env_id] = replace(
-                    envs[env_id], redirects=_redirector(rules), redirects_version=str(version)
-                )
+                envs[env_id] = replace(envs[env_id], redirects=_redirector(rules))
         hosts = {host: envs[env.id] for host, env in hosts.items()}
     return EdgeConfig(hosts=hosts)
 

@@ -132,6 +132,11 @@ class Access:
             self._reads = self.database.reads()
         return self._reads
 
+    @property
+    def holds_transaction(self) -> bool:
+        """Whether ending the unit may be a round trip: a session, or a claim to settle."""
+        return self._session is not None or self.claim is not None
+
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """For an `async def` route: run database work off the event loop (`Database.run`)."""
         return await self.database.run(work, *args, **kwargs)

@@ -42,7 +42,7 @@ def build(app: FastAPI) -> dict[str, Any]:
             "type": "apiKey",
             "in": "header",
             "name": "x-api-key",
-            "description": "The same key, on the clear-cache route only (as seed 001 documents)",
+            "description": "The same key, on `POST /api/v1/clear-cache` only",
         },
     }
     for operations in document["paths"].values():

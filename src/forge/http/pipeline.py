@@ -9,10 +9,13 @@ alone in tests/http/test_pipeline.py. The order is the contract: a request learn
 previous stage would have refused it (a key outside a site's reach gets 404 before 403, and an
 idempotent replay is answered only once the resources and the scope passed).
 
-Database stages run through `Database.run`: in a worker thread on PostgreSQL (two hops per
-request: authentication, then the path's resources through the idempotency claim; the route and
-commit make a third), inline on embedded SQLite. Only the rate limiter's spend, which may wait
-on Redis, runs on the event loop between them.
+Database stages run through `Database.run`: in a worker thread on PostgreSQL, inline on
+embedded SQLite. A GET makes one hop: stages 1, 2, 4 and 5 in one unit (4 and 5 only read, and
+what they refuse is raised after the rate limit, so a 429 still comes first); the rate limiter's
+spend, which may wait on Redis, runs on the event loop. A write with an Idempotency-Key makes a
+second hop for the claim (stage 6), and a route that uses the session a third for the route
+and commit; an `async def` route that only reads what the resolvers loaded needs none
+(`ForgeRoute`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from starlette.requests import Request
 
 from forge.config import IPNetwork, Settings
 from forge.db import Database
-from forge.errors import AuthenticationFailed, InvalidRequest, IpNotAllowed
-from forge.http import client_ip, idempotency, ratelimits
+from forge.errors import AuthenticationFailed, ForgeError, InvalidRequest, IpNotAllowed
+from forge.http import client_ip, idempotency, throttling
 from forge.http.access import Access, Bucket, PathResolver
 from forge.http.errors import surface_of_route
 from forge.keys import principal as principals
@@ -126,7 +129,7 @@ def check_ip_allowlist(principal: Principal, address: str) -> None:
         raise IpNotAllowed(f"This key may not be used from {address}.")
 
 
-# Stage 3 is `ratelimits.spend` (async: the Redis backend is a network round trip).
+# Stage 3 is `throttling.spend` (async: the Redis backend is a network round trip).
 
 
 # Stage 4 ------------------------------------------------------------------------------------
@@ -147,44 +150,53 @@ def check_scope(access: Access, scope: str | None) -> None:
 
 
 def _identify(
-    request: Request,
-    database: Database,
-    token: str,
-    address: str,
-    pending: idempotency.Pending | None,
+    request: Request, database: Database, token: str, address: str, writes: bool
 ) -> Access:
-    """Stages 1 and 2, and what must be read before the rate limit is spent, in one unit."""
-    writes = request.method not in ("GET", "HEAD")
-    state = request.app.state
+    """Stages 1 and 2."""
     access = authenticate(database, token, address, writes)
     request.state.access = access
     request.state.key_prefix = access.principal.key_prefix
     check_ip_allowlist(access.principal, address)
-    usage: UsageRecorder = state.usage
+    usage: UsageRecorder = request.app.state.usage
     usage.record(access.principal, address)
-    limiter: RateLimiter = state.limiter
+    limiter: RateLimiter = request.app.state.limiter
     limiter.overrides.refresh_if_stale()
     return access
 
 
-def _spent_bucket(access: Access, pending: idempotency.Pending | None) -> Bucket:
-    """The route's bucket; an answer from the idempotency store spends `read` instead."""
-    if pending is not None and idempotency.answered_from_store(access, pending):
-        return "read"
-    return access.bucket
+@dataclass
+class Admission:
+    """What the first unit of work found: the caller, the bucket to spend, and the refusal of
+    stage 4 or 5, held back until stage 3 has spent the budget (a 429 still comes first)."""
+
+    access: Access
+    spend: Bucket
+    refusal: ForgeError | None = None
 
 
-def _authorise(
-    access: Access,
+def _identify_and_authorise(
+    request: Request,
     gate: Gate,
     params: Mapping[str, str],
+    token: str,
+    address: str,
     pending: idempotency.Pending | None,
-) -> None:
-    """Stages 4, 5 and 6, in one unit."""
-    resolve_resources(access, gate.resolver, params)
-    check_scope(access, gate.scope)
-    if pending is not None:
-        idempotency.check(access, pending)
+) -> Admission:
+    """Stages 1, 2, 4 and 5 in one unit of work: one hop to a worker thread on PostgreSQL, not
+    one on each side of the rate limiter. Stages 4 and 5 only read; their refusal is raised by
+    `admit` after stage 3."""
+    database: Database = request.app.state.database
+    access = _identify(request, database, token, address, request.method not in ("GET", "HEAD"))
+    access.bucket = bucket_for(request.method, gate.bucket)
+    access.surface = surface_of_route(request.scope.get("route"))
+    try:
+        resolve_resources(access, gate.resolver, params)
+        check_scope(access, gate.scope)
+    except ForgeError as refusal:
+        return Admission(access, access.bucket, refusal)
+    # An answer from the idempotency store spends `read` instead of the route's bucket.
+    replayed = pending is not None and idempotency.answered_from_store(access, pending)
+    return Admission(access, "read" if replayed else access.bucket)
 
 
 async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Access:
@@ -192,20 +204,23 @@ async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Acce
     state = request.app.state
     database: Database = state.database
     address = caller_ip(request, state.settings)
-    ratelimits.refuse_blocked_address(request, address)
+    throttling.refuse_blocked_address(request, address)
     # A POST spending `read` or nothing is a query (the redirect test call): it changes
     # nothing, so its Idempotency-Key is ignored, never stored.
     stored = bucket_for(request.method, gate.bucket) not in ("read", "free")
     pending = await idempotency.pending(request) if stored else None
     try:
         token = bearer_token(request, gate.api_key_header)
-        access = await database.run(_identify, request, database, token, address, pending)
+        admission = await database.run(
+            _identify_and_authorise, request, gate, params, token, address, pending
+        )
     except AuthenticationFailed:
-        await ratelimits.count_failed_authentication(request, address)
+        await throttling.count_failed_authentication(request, address)
         raise
-    access.bucket = bucket_for(request.method, gate.bucket)
-    access.surface = surface_of_route(request.scope.get("route"))
-    spent = await database.run(_spent_bucket, access, pending) if pending else access.bucket
-    await ratelimits.spend(request, access.principal, spent)
-    await database.run(_authorise, access, gate, params, pending)
+    access = admission.access
+    await throttling.spend(request, access.principal, admission.spend)
+    if admission.refusal is not None:
+        raise admission.refusal
+    if pending is not None:
+        await database.run(idempotency.check, access, pending)  # stage 6: replay or claim
     return access

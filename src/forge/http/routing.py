@@ -5,7 +5,9 @@ of work, through `Database.run` (a worker thread on PostgreSQL, inline on SQLite
 unit it renders the response, stores an Idempotency-Key's outcome and commits, so the commit
 lands before the response is sent and a client that reads right after a write sees it; a
 route that raised is rolled back. An `async def` route (one that must await, e.g. the rate
-limiter) runs on the event loop and reaches the database only through `await access.run(…)`.
+limiter, or one that only renders what the resolvers loaded) runs on the event loop and reaches
+the database only through `await access.run(…)`; its commit stage needs no worker thread when
+it opened no session.
 """
 
 from __future__ import annotations
@@ -67,7 +69,18 @@ async def abandon(request: Request, exc: BaseException) -> None:
     if access is None or access.finished:
         return
     with anyio.CancelScope(shield=True):
-        await access.database.run(_abort, access, exc)
+        await _settle(access, _abort, access, exc)
+
+
+async def _settle(access: Access, work: Callable[..., None], *args: Any) -> None:
+    """Run the commit stage (or its abort) off the event loop when the unit holds a session or
+    an Idempotency-Key claim; a unit that made only autocommit look-ups ends on the loop, since
+    handing its connection back to the pool is no round trip (an idle connection's rollback
+    sends nothing)."""
+    if access.holds_transaction:
+        await access.database.run(work, *args)
+    else:
+        work(*args)
 
 
 class ForgeRoute(APIRoute):
@@ -114,7 +127,7 @@ class ForgeRoute(APIRoute):
                 access = self._access_in(values)
                 response = self._render(await endpoint(**values), values)
                 if access is not None:
-                    await access.database.run(self._commit, access, response)
+                    await _settle(access, self._commit, access, response)
                 return response
 
             awaited.forge_unit_of_work = True  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The job as the API shows it (seed 000's 202 answer, PRODUCT.md §8)."""
+"""The job as the API shows it (the body of every 202 that queues work)."""
 
 from __future__ import annotations
 

@@ -1,20 +1,29 @@
 """`key.expired` audit events: recorded once per key, by whichever process claims it first.
 
 Expiry itself needs no event to take effect (every request compares `expires_at` with the
-clock). The usage flusher calls `record_expired` every few seconds, so the event follows the
-expiry within one flush interval while any API process runs, or at the next start otherwise;
-its `data.expired_at` is the moment the key stopped working. Keys revoked before they expired
-get no `key.expired` event (their `key.revoked` says it all).
+clock). Every API process sweeps (`sweeping`, a task of the app's lifespan) every
+FORGE_KEY_USAGE_FLUSH_SECONDS, so the event follows the expiry within one interval while any
+API process runs, or one interval after the next start otherwise; its `data.expired_at` is the
+moment the key stopped working. Keys revoked before they expired get no `key.expired` event
+(their `key.revoked` says it all).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from sqlalchemy import select, update
 
+from forge import periodic
 from forge.audit import service as audit
 from forge.clock import rfc3339, utcnow
 from forge.db import Database
 from forge.keys.models import ApiKey
+
+log = logging.getLogger("forge.keys.expiry")
 
 BATCH = 100
 
@@ -53,3 +62,16 @@ def record_expired(database: Database) -> int:
             )
             recorded += 1
     return recorded
+
+
+@contextlib.asynccontextmanager
+async def sweeping(database: Database, every: float) -> AsyncIterator[None]:
+    """Record newly expired keys every `every` seconds while the app runs (in a thread: the
+    event loop keeps serving)."""
+    async with periodic.every(
+        every,
+        lambda: asyncio.to_thread(record_expired, database),
+        log,
+        "key expiry sweep failed; it is retried on the next tick",
+    ):
+        yield

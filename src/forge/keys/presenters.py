@@ -53,7 +53,7 @@ def key_out(key: ApiKey, secrets: list[KeySecret], now: datetime) -> KeyOut:
     return KeyOut(
         id=key.id,
         name=key.name,
-        family=tokens.FAMILY_PERSONAL if key.owner_type == "client" else tokens.FAMILY_SERVICE,
+        family=tokens.family_of(key.owner_type),
         mode=key.mode,
         owner=owner_of(key),
         prefix=shown(secrets[0].prefix) if secrets else "",

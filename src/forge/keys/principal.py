@@ -88,7 +88,7 @@ def resolve(reads: Reads, token: str) -> Principal:
         key_id=key_id,
         secret_id=secret_id,
         key_prefix=prefix,
-        family=parsed.family,
+        family=tokens.family_of(owner_type),
         mode=mode,
         team_id=team_id,
         client_id=client_id,

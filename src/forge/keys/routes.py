@@ -1,4 +1,4 @@
-"""HTTP routes for API keys (seed 003): all under `keys:write`, except `self`."""
+"""HTTP routes for API keys: all under `keys:write`, except `self`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from forge.keys.schemas import (
     KeySelf,
     KeyUpdate,
 )
-from forge.ratelimit import service as ratelimits
+from forge.ratelimit import service as limits
 from forge.schemas import Rfc3339
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], route_class=ForgeRoute)
@@ -51,7 +51,7 @@ def list_keys(
     wanted = service.KeyFilter(
         owner=owner, mode=mode, revoked=revoked, expiring_before=expiring_before
     )
-    stmt = service.list_keys(access.session, access.principal, wanted)
+    stmt = service.keys_query(access.session, access.principal, wanted)
     rows, has_more = paginate(access.session, stmt, ApiKey.id, page)
     secrets = service.secrets_of(access.session, [k.id for k in rows])
     now = utcnow()
@@ -81,7 +81,7 @@ def create_key(access: KeysWrite, body: KeyCreate) -> Envelope[KeyCreated]:
 @router.get("/self", summary="The calling key itself (spends nothing)")
 async def get_self(access: AnyKey, request: Request) -> Envelope[KeySelf]:
     key, previous = await access.run(service.self_view, access.session, access.principal)
-    budgets = await ratelimits.budgets(request.app.state, access.principal)
+    budgets = await limits.budgets(request.app.state, access.principal)
     return Envelope(data=presenters.self_out(access.principal, key, previous, budgets))
 
 

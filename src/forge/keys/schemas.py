@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -27,37 +28,26 @@ def _invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid", message)
 
 
-DEFAULT_TTL = timedelta(days=90)
-MAX_TTL = timedelta(days=366)
-DEFAULT_GRACE = timedelta(hours=24)
-MAX_GRACE = timedelta(days=7)
-
 # What a key can be pinned to, as written in bodies, and the constraint type it is stored as.
 PIN_TYPES = {"team": "team", "project": "project", "site": "site", "env": "environment"}
 PIN_NAMES = {stored: name for name, stored in PIN_TYPES.items()}
 
 
-def _duration(value: object) -> timedelta:
+def _duration(value: object, check: Callable[[timedelta], timedelta]) -> timedelta:
     if not isinstance(value, str):
         raise _invalid("must be a duration string such as 90d, 12h, 30m, 45s, 2w or 1y")
     try:
-        return durations.parse(value)
+        return check(durations.parse(value))
     except ValueError as err:
         raise _invalid(str(err)) from None
 
 
 def _ttl(value: object) -> timedelta:
-    ttl = _duration(value)
-    if ttl <= timedelta(0) or ttl > MAX_TTL:
-        raise _invalid("must be more than 0s and at most 1y (366d)")
-    return ttl
+    return _duration(value, durations.check_ttl)
 
 
 def _grace(value: object) -> timedelta:
-    grace = _duration(value)
-    if grace > MAX_GRACE:
-        raise _invalid("must be at most 7d (0s ends the old secret at once)")
-    return grace
+    return _duration(value, durations.check_grace)
 
 
 def _scopes(requested: object) -> list[str]:
@@ -146,7 +136,7 @@ class KeyCreate(RequestBody):
     name: Name
     scopes: Scopes
     resource: Pin | None = None
-    expires_in: Ttl = DEFAULT_TTL
+    expires_in: Ttl = durations.DEFAULT_TTL
     ip_allowlist: IpAllowlist = Field(default_factory=list)
     owner: Literal["client", "team"] = Field(
         default="client",
@@ -167,7 +157,8 @@ class KeyUpdate(RequestBody):
 
 class KeyRoll(RequestBody):
     grace: Grace = Field(
-        default=DEFAULT_GRACE, description="How long the old secret keeps working: 0s to 7d."
+        default=durations.DEFAULT_GRACE,
+        description="How long the old secret keeps working: 0s to 7d.",
     )
 
 
@@ -175,7 +166,7 @@ Resource = dict[str, str] | None
 
 
 class KeyCreated(BaseModel):
-    """The seed's create response, field for field; `secret` is shown this once."""
+    """The created key; `secret` is shown this once, and never again."""
 
     id: str
     name: str

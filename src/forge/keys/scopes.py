@@ -68,7 +68,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
 ROLES = tuple(ROLE_RIGHTS)
 
 # Setting a secret value is one right on every surface and route (PUT, import, restore, the
-# seed-002 PUT …/value). Which roles hold it is a team setting; by default owners only.
+# team/site/env path PUT …/value). Which roles hold it is a team setting; by default owners only.
 SET_VALUE = "secrets:set-value"
 DEFAULT_VALUE_SETTER_ROLES = "owner"
 VALUE_SETTER_ROLES = ("owner", "admin", "member")

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from forge.audit import service as audit
 from forge.clock import rfc3339, utcnow
 from forge.errors import Conflict, NotFound, ValidationFailed
-from forge.keys import rights, tokens
+from forge.keys import durations, rights, tokens
 from forge.keys.models import ApiKey, KeySecret
-from forge.keys.schemas import DEFAULT_TTL as DEFAULT_TTL  # re-exported for mint's callers
-from forge.keys.schemas import MAX_TTL, KeyCreate, KeyUpdate
+from forge.keys.schemas import KeyCreate, KeyUpdate
 from forge.principal import Principal
 from forge.tenancy.models import Client, Membership, Team
 
@@ -28,13 +27,16 @@ class MintedKey:
 
 
 @dataclass(frozen=True)
-class Owner:
+class KeyOwner:
+    """Who a key is minted for (the API shows it as `schemas.Owner`)."""
+
     team_id: str
     client_id: str | None  # None: a service token acting as the team
 
     @property
-    def family(self) -> str:
-        return tokens.FAMILY_PERSONAL if self.client_id else tokens.FAMILY_SERVICE
+    def type(self) -> str:
+        """`ApiKey.owner_type`: "client" for a personal key, "team" for a service token."""
+        return "client" if self.client_id else "team"
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,12 @@ class KeyFilter:
     expiring_before: datetime | None = None
 
 
-def owner_for(session: Session, owner_id: str, team_id: str | None = None) -> Owner:
+def owner_for(session: Session, owner_id: str, team_id: str | None = None) -> KeyOwner:
     """A `cli_…` id names a person (personal key), a `team_…` id a team (service token)."""
     if owner_id.startswith("team_"):
         if session.get(Team, owner_id) is None:
             raise NotFound(f"No team {owner_id!r}.", param="owner")
-        return Owner(team_id=owner_id, client_id=None)
+        return KeyOwner(team_id=owner_id, client_id=None)
     client = session.get(Client, owner_id)
     if client is None:
         raise NotFound(f"No client {owner_id!r}.", param="owner")
@@ -61,13 +63,15 @@ def owner_for(session: Session, owner_id: str, team_id: str | None = None) -> Ow
         raise ValidationFailed(
             "The client must belong to exactly one team here; name the team.", param="owner"
         )
-    return Owner(team_id=memberships[0].team_id, client_id=client.id)
+    return KeyOwner(team_id=memberships[0].team_id, client_id=client.id)
 
 
-def ttl_within_limits(ttl: timedelta) -> timedelta:
-    if ttl <= timedelta(0) or ttl > MAX_TTL:
-        raise ValidationFailed("expires_in must be more than 0 and at most 1y.", param="expires_in")
-    return ttl
+def expiry_after(now: datetime, ttl: timedelta) -> datetime:
+    """When a key given `ttl` from `now` stops working, within the one lifetime rule."""
+    try:
+        return now + durations.check_ttl(ttl)
+    except ValueError as err:
+        raise ValidationFailed(f"expires_in {err}.", param="expires_in") from None
 
 
 def record_event(
@@ -94,19 +98,19 @@ def record_event(
 def mint(
     session: Session,
     *,
-    owner: Owner,
+    owner: KeyOwner,
     mode: str,
     name: str,
     scopes: list[str],
     created_by: Principal | None,
-    ttl: timedelta = DEFAULT_TTL,
+    ttl: timedelta = durations.DEFAULT_TTL,
     resource: tuple[str, str] | None = None,
     ip_allowlist: list[str] | None = None,
 ) -> MintedKey:
     now = utcnow()
     key = ApiKey(
         team_id=owner.team_id,
-        owner_type="client" if owner.client_id else "team",
+        owner_type=owner.type,
         client_id=owner.client_id,
         mode=mode,
         name=name,
@@ -114,7 +118,7 @@ def mint(
         resource_type=resource[0] if resource else None,
         resource_id=resource[1] if resource else None,
         ip_allowlist=ip_allowlist or [],
-        expires_at=now + ttl_within_limits(ttl),
+        expires_at=expiry_after(now, ttl),
         created_by=(created_by.key_id if created_by else "operator"),
         created_at=now,
         updated_at=now,
@@ -137,8 +141,7 @@ def mint(
 
 
 def add_secret(session: Session, key: ApiKey) -> tuple[str, str]:
-    family = tokens.FAMILY_PERSONAL if key.owner_type == "client" else tokens.FAMILY_SERVICE
-    secret = tokens.generate(family, key.mode)
+    secret = tokens.generate(tokens.family_of(key.owner_type), key.mode)
     prefix = tokens.public_prefix(secret)
     session.add(KeySecret(key_id=key.id, secret_hash=tokens.hash_secret(secret), prefix=prefix))
     session.flush()
@@ -152,7 +155,7 @@ def create_key(session: Session, caller: Principal, body: KeyCreate) -> MintedKe
     rights.check_within(session, caller, body.scopes, pin, body.owner)
     return mint(
         session,
-        owner=Owner(
+        owner=KeyOwner(
             team_id=caller.team_id, client_id=caller.client_id if body.owner == "client" else None
         ),
         mode=caller.mode,
@@ -165,7 +168,9 @@ def create_key(session: Session, caller: Principal, body: KeyCreate) -> MintedKe
     )
 
 
-def list_keys(session: Session, caller: Principal, wanted: KeyFilter) -> Select[ApiKey]:
+def keys_query(session: Session, caller: Principal, wanted: KeyFilter) -> Select[ApiKey]:
+    """The statement selecting the keys the caller sees that match `wanted` (the route pages
+    it)."""
     stmt = rights.visible_keys(session, caller)
     if wanted.owner is not None:
         stmt = stmt.where(ApiKey.owner_type == wanted.owner)
@@ -218,7 +223,7 @@ def update_key(session: Session, caller: Principal, key_id: str, body: KeyUpdate
     key.scopes = sorted(scopes)
     key.resource_type, key.resource_id = pin if pin else (None, None)
     if "expires_in" in given and body.expires_in is not None:
-        key.expires_at = now + body.expires_in
+        key.expires_at = expiry_after(now, body.expires_in)
     if "ip_allowlist" in given:
         key.ip_allowlist = body.ip_allowlist or []
     key.updated_at = now

@@ -50,6 +50,11 @@ def hash_secret(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def family_of(owner_type: str) -> str:
+    """The one rule: a key a client owns is personal (mfk_), one a team owns a service token."""
+    return FAMILY_PERSONAL if owner_type == "client" else FAMILY_SERVICE
+
+
 def generate(family: str, mode: str) -> str:
     random_part = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
     return f"{family}_{mode}_{random_part}{checksum(random_part)}"

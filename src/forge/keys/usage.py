@@ -27,10 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from ulid import ULID
 
+from forge import periodic
 from forge.audit.models import AuditEvent
 from forge.clock import rfc3339
 from forge.db import Database
-from forge.keys import expiry
 from forge.keys.models import KeySecret
 from forge.principal import Principal
 
@@ -208,28 +208,20 @@ async def flush_now(database: Database, recorder: UsageRecorder) -> None:
         raise
 
 
-async def run_flusher(database: Database, recorder: UsageRecorder, every: float) -> None:
-    """Until cancelled: flush usage and record newly expired keys, every `every` seconds."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await flush_now(database, recorder)
-            await asyncio.to_thread(expiry.record_expired, database)
-        except Exception:
-            log.exception("key usage flush failed; it is retried on the next tick")
-
-
 @contextlib.asynccontextmanager
 async def flushing(
     database: Database, recorder: UsageRecorder, every: float
 ) -> AsyncIterator[None]:
-    task = asyncio.create_task(run_flusher(database, recorder, every))
+    """Flush every `every` seconds while the app runs, and once more at a clean shutdown."""
     try:
-        yield
+        async with periodic.every(
+            every,
+            lambda: flush_now(database, recorder),
+            log,
+            "key usage flush failed; it is retried on the next tick",
+        ):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         # Clean shutdown: what was recorded since the last tick is written now.
         try:
             flush(database, recorder)

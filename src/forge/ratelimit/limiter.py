@@ -162,3 +162,6 @@ class RateLimiter:
 
     def health(self) -> str:
         return self.backend.health()
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()

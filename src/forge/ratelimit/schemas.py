@@ -1,4 +1,4 @@
-"""The body of `GET /v1/rate-limits` (seed 003)."""
+"""The body of `GET /v1/rate-limits`."""
 
 from __future__ import annotations
 

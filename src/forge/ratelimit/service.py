@@ -23,7 +23,7 @@ SCOPE_TYPES = ("team", "key")
 
 def build_limiter(settings: Settings, database: Database) -> RateLimiter:
     backend: Backend = (
-        RedisBackend(settings.redis_url, settings.redis_prefix)
+        RedisBackend(settings.redis_url, settings.redis_prefix, settings.redis_timeout_seconds)
         if settings.redis_url
         else InProcessBackend()
     )

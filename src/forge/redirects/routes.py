@@ -1,4 +1,4 @@
-"""The seed-000 redirect routes: /v1/sites/{site}/environments/{env}/redirects…"""
+"""The redirect routes: /v1/sites/{site}/environments/{env}/redirects…"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What secret routes need besides the caller: the keyring, and the seed-002 path resolver."""
+"""What secret routes need besides the caller: the keyring, and the team/site/env path resolver."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bodies of the seed-002 secret routes, with its field names exactly as documented."""
+"""Bodies of the team/site/env path secret routes, with that surface's own field names."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ class CompatError(BaseModel):
 
 
 def compat_error(err: ForgeError) -> dict[str, Any]:
-    """The seed-002 `Error` shape for every error on those routes (the code is Forge's)."""
+    """The team/site/env path surface's `Error` shape, for every error on those routes (the
+    code is Forge's)."""
     return {"error": err.message, "code": err.code}
 
 

@@ -1,4 +1,4 @@
-"""The seed-000 secret routes: /v1/sites/{site}/environments/{env}/secrets…"""
+"""The secret routes: /v1/sites/{site}/environments/{env}/secrets…"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bodies of the seed-000 secret routes under /v1/sites/{site}/environments/{env}/secrets."""
+"""Bodies of the secret routes under /v1/sites/{site}/environments/{env}/secrets."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ class SecretDetail(SecretOut):
 
 
 class SecretSetOut(BaseModel):
-    """Exactly the seed's answer to a PUT: the key, never the value."""
+    """The answer to a PUT: the key, never the value."""
 
     key: str
     env_id: str

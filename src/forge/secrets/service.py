@@ -1,7 +1,7 @@
 """Secrets of one environment: declare, set, change, delete, restore. No HTTP here.
 
 Values go in as text and are stored sealed; no function here returns, logs or records one.
-Both HTTP surfaces (seed 000 under /v1, seed 002 under /{team}/{site}/envs) call these.
+Both HTTP surfaces (/v1, and the team/site/env paths /{team}/{site}/envs) call these.
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ def set_value(
     *,
     must_exist: bool = False,
 ) -> Secret:
-    """Set or replace a value (a new version). `must_exist`: the seed-002 surface sets values
-    only on declared secrets (404 otherwise)."""
+    """Set or replace a value (a new version). `must_exist`: the team/site/env path surface
+    sets values only on declared secrets (404 otherwise)."""
     [(row, version)] = write_values(
         session, keyring, principal, env, [change], create=not must_exist
     )

@@ -164,7 +164,7 @@ def write_values(
 ) -> list[tuple[Secret, int]]:
     """A new version of each key (names distinct); returns each row and its new version.
 
-    Every route that sets a value (PUT, import, restore, the seed-002 PUT …/value) comes
+    Every route that sets a value (PUT, import, restore, the team/site/env path PUT …/value) comes
     through here, so the one right it needs is checked here too, whatever the route declared."""
     principal.require(SET_VALUE)
     for change in changes:

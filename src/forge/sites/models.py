@@ -15,7 +15,7 @@ from forge.ids import new_id
 class Site(Base):
     __tablename__ = "sites"
     # Site slugs are unique per team and mode (stricter than per project) so that the
-    # seed-002 paths `/{team}/{site}/…` name exactly one site for a key; per mode, so a
+    # team/site/env paths `/{team}/{site}/…` name exactly one site for a key; per mode, so a
     # test key cannot learn a live site's slug from a 409.
     __table_args__ = (UniqueConstraint("team_id", "mode", "slug"),)
 

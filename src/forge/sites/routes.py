@@ -56,7 +56,8 @@ def create_site(access: SitesCreate, body: SiteCreate) -> Envelope[SiteOut]:
 
 
 @router.get("/{site}", summary="Get a site")
-def get_site(access: SiteRead) -> Envelope[SiteOut]:
+async def get_site(access: SiteRead) -> Envelope[SiteOut]:
+    # Renders the site the resolver read, so it runs on the event loop: no worker thread.
     return Envelope(data=SiteOut.model_validate(site_of(access)))
 
 

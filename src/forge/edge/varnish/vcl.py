@@ -45,9 +45,9 @@ backend forge_edge_ready {
         .request = "GET @READY_PATH@ HTTP/1.1"
                    "Host: @READY_HOST@"
                    "Connection: close";
-        # Sick after two failed probes of three (about a second), well inside the edge's
-        # lease, and not on one slow answer of a loaded machine.
-        .interval = 0.5s;
+        # Sick after two failed probes of three (about a second at the default interval),
+        # well inside the edge's lease, and not on one slow answer of a loaded machine.
+        .interval = @PROBE_INTERVAL@s;
         .timeout = 1s;
         .window = 3;
         .threshold = 2;
@@ -126,6 +126,11 @@ sub vcl_hit {
             std.duration(obj.http.Forge-Edge-SWR + "s", 0s) > now) {
         return (deliver);
     }
+    if (req.http.Forge-Fresh-Only) {
+        # Already restarted, and Varnish still counts it fresh a moment past the edge's
+        # expiry: fetch past the cache instead of restarting until max_restarts (a 503).
+        return (pass);
+    }
     set req.http.Forge-Fresh-Only = "1";
     return (restart);
 }
@@ -150,7 +155,12 @@ sub vcl_backend_response {
         set beresp.http.Forge-Cache = "REVALIDATED";
         set beresp.http.Forge-Edge-Expires = "" + (now + beresp.ttl);
     } else {
-        set beresp.ttl = std.duration(beresp.http.Forge-Edge-TTL + "s", 0s);
+        # Varnish's expiry is the edge's absolute one, not its TTL counted from when the
+        # object arrived here (later by the transfer), so vcl_hit and Varnish agree.
+        set beresp.ttl = std.time(beresp.http.Forge-Edge-Expires, now) - now;
+        if (beresp.ttl < 0.001s) {
+            set beresp.ttl = 0.001s;
+        }
         set beresp.http.Forge-Cache = "MISS";
     }
     # Grace covers both ways a stale copy may be served (stale-while-revalidate, a soft
@@ -217,6 +227,7 @@ class VclSettings:
     secret: str
     agents: tuple[str, ...] = ("127.0.0.1", "::1")
     origin_timeout: float = 30.0
+    probe_interval: float = 0.5  # how often Varnish asks whether the edge is ready
 
 
 def _acl_entry(network: str) -> str:
@@ -241,12 +252,15 @@ def render(settings: VclSettings) -> str:
         raise VclError(
             f"the edge's address must be an IP address: {settings.backend_host!r}"
         ) from None
+    if not 0.05 <= settings.probe_interval <= 60:
+        raise VclError(f"the probe interval must be 0.05 to 60 seconds: {settings.probe_interval}")
     if not settings.agents:
         raise VclError("at least one agent address is needed")
     values = {
         "@HOST@": host,
         "@PORT@": str(settings.backend_port),
         "@TIMEOUT@": f"{settings.origin_timeout + 5:.0f}",
+        "@PROBE_INTERVAL@": f"{settings.probe_interval:g}",
         "@READY_PATH@": READY_PATH,
         "@READY_HOST@": READY_HOST,
         "@ACL@": "\n".join(_acl_entry(agent) for agent in settings.agents),

@@ -1,10 +1,9 @@
-"""A minimal asyncio Redis client that runs one Lua script: the limiter's only Redis traffic.
+"""The hand-written RESP client the limiter used before redis.asyncio: the baseline of
+`bench/ratelimit_clients.py`, kept here only to be measured against (Forge does not import it).
 
-Why not redis-py: measured on this machine, one EVALSHA through redis-py 8 costs ~150 µs of
-Python per call, and a blocking call also stalls the event loop while Redis answers. This client
-never blocks: each request queues its EVALSHA and awaits its reply; everything queued during one
-turn of the event loop goes out in one write (pipelining), and replies resolve the waiting
-requests in order. Each request still makes exactly one round trip.
+It runs one Lua script. Each request queues its EVALSHA and awaits its reply; everything queued
+during one turn of the event loop goes out in one write (pipelining), and replies resolve the
+waiting requests in order. Each request still makes exactly one round trip.
 
 It speaks just enough RESP2: AUTH/SELECT at connect, EVALSHA (EVAL once if the server lost
 the script), replies of integers, strings, errors and arrays. One connection per process (per
@@ -21,10 +20,12 @@ from collections import deque
 from typing import Any
 
 from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_url
+from redis.exceptions import RedisError
 
 
-class RedisFault(Exception):
-    """Redis could not be reached, or answered something unusable."""
+class RedisFault(RedisError):
+    """Redis could not be reached, or answered something unusable (a RedisError, so the
+    limiter's fallback treats it as it treats redis-py's own)."""
 
 
 class ServerError(RedisFault):
@@ -165,7 +166,7 @@ class ScriptClient:
         self._connection: _Connection | None = None
         self._connecting: asyncio.Future[_Connection] | None = None
 
-    async def run(self, keys: list[str], args: list[str | int]) -> Any:
+    async def __call__(self, keys: list[str], args: list[str | int]) -> Any:
         connection = await self._connected()
         count = 3 + len(keys) + len(args)
         head = b"*%d\r\n%s%s" % (count, self._evalsha, _bulk(len(keys)))
@@ -230,7 +231,7 @@ class ScriptClient:
             commands.append(encode("SELECT", self._params["db"]))
         return commands
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         if self._connection is not None:
             self._connection.fail(RedisFault("closed"))
         self._connection = None
