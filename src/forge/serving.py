@@ -28,6 +28,10 @@ from forge.ids import new_id
 _REASONS = {431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
 
 
+# How long a refused connection's further input is read and dropped before it is closed.
+LINGER_SECONDS = 2.0
+
+
 class _HeadTooLarge(Exception):
     """Raised inside a parser callback; httptools wraps it, and uvicorn answers its 400 hook."""
 
@@ -54,6 +58,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_size = 0  # the current head's request target and headers, as parsed
         self.head_too_large = False
         self.head_timer: asyncio.TimerHandle | None = None
+        self.refused = False  # answered by the server itself: what still arrives is discarded
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -67,6 +72,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
         if self.awaiting_head:
             self.head_bytes += len(data)
         super().data_received(data)
@@ -148,7 +155,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         head += b"request-id: " + request_id + b"\r\ncache-control: no-store\r\n"
         head += b"x-content-type-options: nosniff\r\nconnection: close\r\n\r\n"
         self.transport.write(head + body)
-        self.transport.close()
+        self._close_lingering()
+
+    def _close_lingering(self) -> None:
+        """Close after the answer, without losing it. Closing a socket with unread input makes
+        the kernel send a reset, which can destroy the answer before the client reads it (a
+        client still sending its huge head saw no 431). So: the answer, then our end of the
+        stream (FIN), and what still arrives is read and dropped for a moment before closing."""
+        self.refused = True
+        self._cancel_head_timer()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
 def uvicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict[str, Any]:
