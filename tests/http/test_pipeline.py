@@ -7,7 +7,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import httpx
@@ -25,6 +25,7 @@ from forge.http.auth import Access, Scoped
 from forge.http.envelope import Envelope
 from forge.http.routing import ForgeRoute
 from forge.sites.access import site_resolver
+from tests.assertions import assert_error
 from tests.conftest import BACKEND
 from tests.factories import World, principal_of
 
@@ -120,6 +121,22 @@ def test_a_replay_never_answers_a_key_pinned_elsewhere(api: TestClient, world: W
     assert "idempotent-replayed" not in replay.headers
     again = api.post(path, json={"name": "preview"}, headers={**full.headers, **sent})
     assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+
+
+def test_the_rate_limit_answers_before_the_resource_and_scope_stages(
+    api_with: Callable[..., TestClient], world: World
+) -> None:
+    """Stages 4 and 5 run in the same unit as 1 and 2, before the limiter's spend; what they
+    refuse must still come after a 429, so an exhausted key learns nothing about the path."""
+    api = api_with(ratelimit_read=1)
+    team = world.team()
+    site = world.site(team)
+    key = world.owner_key(team)
+    unscoped = world.owner_key(team, scopes=[])
+    assert api.get("/v1/sites", headers=key.headers).status_code == 200
+    assert api.get(f"/v1/sites/{site.id}", headers=unscoped.headers).status_code == 403
+    assert_error(api.get("/v1/sites/site_nonexistent", headers=key.headers), 429, "rate_limited")
+    assert_error(api.get(f"/v1/sites/{site.id}", headers=unscoped.headers), 429, "rate_limited")
 
 
 def test_a_route_whose_path_parameter_nobody_declares_is_refused() -> None:
