@@ -3,7 +3,6 @@ frozen past its lease, and the job finishing exactly once on another worker."""
 
 from __future__ import annotations
 
-import json
 import signal
 import sqlite3
 import time
@@ -15,10 +14,10 @@ from sqlalchemy import text
 
 from forge.cache import service as cache
 from forge.db import Database
-from forge.jobs.models import Job
 from forge.notify import LocalHub
 from forge.sites.models import Environment
 from tests.factories import Edges, World, principal_of
+from tests.jobs.watch import finished_lines, held_by, job_of, until_job
 from tests.processes import DEADLINE, ForgeProcess, forge_env
 
 
@@ -43,30 +42,6 @@ def start_worker(
     yield start
     for worker in started:
         worker.stop()
-
-
-def _job(database: Database, job_id: str) -> Job:
-    with database.session() as session:
-        return session.get_one(Job, job_id)
-
-
-def _until(database: Database, job_id: str, ok: Callable[[Job], bool]) -> Job:
-    deadline = time.monotonic() + DEADLINE
-    while not ok(job := _job(database, job_id)):
-        assert time.monotonic() < deadline, (job.status, job.lease_owner, job.attempts)
-        time.sleep(0.05)
-    return job
-
-
-def _held_by(worker: ForgeProcess) -> Callable[[Job], bool]:
-    return lambda job: (
-        job.status == "running" and (job.lease_owner or "").startswith(f"wrk_{worker.pid}_")
-    )
-
-
-def _finished_lines(worker: ForgeProcess, job_id: str) -> list[dict[str, object]]:
-    lines = [json.loads(x) for x in worker.output().splitlines() if x.startswith("{")]
-    return [x for x in lines if x.get("msg") == "job finished" and x.get("job") == job_id]
 
 
 def _purge(world: World, database: Database) -> str:
@@ -123,19 +98,19 @@ def test_a_worker_killed_mid_job_is_taken_over_and_the_job_finishes_once(
     edge = edges.register("edge-1")
     first = start_worker("first")
     job_id = _purge(world, database)
-    _until(database, job_id, _held_by(first))  # waiting for the edge, mid-job
+    until_job(database, job_id, held_by(first))  # waiting for the edge, mid-job
     first.signal(signal.SIGKILL)
     first.process.wait(DEADLINE)
     second = start_worker("second")
-    job = _until(database, job_id, _held_by(second))
+    job = until_job(database, job_id, held_by(second))
     assert job.attempts == 2
     edges.apply(edge, edges.seq_of(job_id), matched=4, evicted=4)
-    job = _until(database, job_id, lambda j: j.status == "succeeded")
+    job = until_job(database, job_id, lambda j: j.status == "succeeded")
     assert job.lease_owner is not None and job.lease_owner.startswith(f"wrk_{second.pid}_")
     assert job.result is not None
     assert [(e["edge"], e["evicted"]) for e in job.result["edges"]] == [(edge.id, 4)]
-    assert len(_finished_lines(second, job_id)) == 1
-    assert _finished_lines(first, job_id) == []
+    assert len(finished_lines(second, job_id)) == 1
+    assert finished_lines(first, job_id) == []
 
 
 def test_a_worker_frozen_past_its_lease_cannot_finish_what_another_took_over(
@@ -145,20 +120,20 @@ def test_a_worker_frozen_past_its_lease_cannot_finish_what_another_took_over(
     edge = edges.register("edge-1")
     frozen = start_worker("frozen")
     job_id = _purge(world, database)
-    _until(database, job_id, _held_by(frozen))
+    until_job(database, job_id, held_by(frozen))
     _freeze_between_transactions(frozen, database)
     try:
         other = start_worker("other")
-        _until(database, job_id, _held_by(other))
+        until_job(database, job_id, held_by(other))
         edges.apply(edge, edges.seq_of(job_id), matched=1, evicted=1)
-        job = _until(database, job_id, lambda j: j.status == "succeeded")
+        job = until_job(database, job_id, lambda j: j.status == "succeeded")
     finally:
         frozen.signal(signal.SIGCONT)
     # Thawed, the first worker finds its lease gone and gives up without touching the job.
     frozen.wait_for_output('"job lease lost')
-    after = _job(database, job_id)
+    after = job_of(database, job_id)
     assert (after.status, after.lease_owner, after.attempts) == ("succeeded", job.lease_owner, 2)
     assert after.lease_owner is not None and after.lease_owner.startswith(f"wrk_{other.pid}_")
     assert after.finished_at == job.finished_at and after.result == job.result
-    assert len(_finished_lines(other, job_id)) == 1
-    assert _finished_lines(frozen, job_id) == []
+    assert len(finished_lines(other, job_id)) == 1
+    assert finished_lines(frozen, job_id) == []

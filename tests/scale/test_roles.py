@@ -1,172 +1,138 @@
-"""Every role as its own process on PostgreSQL: two API processes (`forge serve --no-worker
---no-edge`), two `forge worker`s, and two `forge edge`s (one on the built-in cache, one behind
-a private Varnish). What one API process is told, every process acts on."""
+"""What one API process is told, every process acts on: purges applied and proved by both edges,
+configuration in force on both edges within a second, revoked keys refused everywhere."""
 
 from __future__ import annotations
 
-import os
+import itertools
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import httpx
 import pytest
 
 from forge.db import Database
-from forge.edge.varnish.vcl import VclSettings, render
-from forge.sites.models import Environment, Site
-from forge.tenancy.models import Team
+from forge.sites.models import Environment
 from tests.edge.origin import Answer, Origin
-from tests.edge.tiers import SECRET
 from tests.factories import World
-from tests.processes import DEADLINE, ForgeProcess, forge_env, free_port
+from tests.scale.conftest import Cluster, cache_label, owner_headers, until
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("FORGE_TEST_DATABASE", "sqlite") != "postgresql",
-    reason="the scale-out runs on PostgreSQL (SQLite is the one-process default)",
-)
-
-
-class Api(ForgeProcess):
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        super().__init__(["serve", "--port", str(self.port), "--no-worker", "--no-edge"], env, log)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + DEADLINE
-        while True:
-            assert self.process.poll() is None, self.output()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, self.output()
-            time.sleep(0.05)
-
-
-class Cluster:
-    def __init__(self, database_url: str, tmp_path: Path) -> None:
-        from tools.system_packages import Unavailable, ensure_varnish
-        from tools.varnish_process import Varnish
-
-        try:
-            ensure_varnish()
-        except Unavailable as err:
-            pytest.skip(f"VARNISH TESTS SKIPPED: {err}")
-        env = forge_env(database_url, tmp_path, FORGE_VARNISH_SECRET=SECRET)
-        self.processes: list[ForgeProcess] = []
-        edge_port, varnished_port = free_port(), free_port()
-        self.varnish = Varnish(render(VclSettings("127.0.0.1", varnished_port, SECRET)))
-        self.varnish.start()
-        try:
-            self.apis = [Api(env, tmp_path / f"api{i}.log") for i in range(2)]
-            self.processes += self.apis
-            for i in range(2):
-                worker = ForgeProcess(["worker"], env, tmp_path / f"worker{i}.log")
-                self.processes.append(worker)
-                worker.wait_for_output("running")
-            builtin = ForgeProcess(
-                ["edge", "--port", str(edge_port)], env, tmp_path / "edge-builtin.log"
-            )
-            varnished = ForgeProcess(
-                [
-                    "edge",
-                    "--port",
-                    str(varnished_port),
-                    "--cache",
-                    "varnish",
-                    "--varnish",
-                    self.varnish.url,
-                ],
-                env,
-                tmp_path / "edge-varnish.log",
-            )
-            self.processes += [builtin, varnished]
-            for edge in (builtin, varnished):
-                edge.wait_for_output("Forge edge listening")
-        except BaseException:
-            self.stop()
-            raise
-        # Where clients meet each edge: the built-in one itself, the other through Varnish.
-        self.fronts = {"builtin": f"http://127.0.0.1:{edge_port}", "varnish": self.varnish.url}
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.stop()
-        self.varnish.stop()
+PROMISE_SECONDS = 1.0  # a configuration change is in force on every edge within a second
 
 
 @pytest.fixture
-def cluster(database_url: str, database: Database, tmp_path: Path) -> Iterator[Cluster]:
-    running = Cluster(database_url, tmp_path)
+def origin() -> Iterator[Origin]:
+    running = Origin().start()
     yield running
     running.stop()
 
 
-def _owner(world: World, database: Database, env: Environment) -> dict[str, str]:
-    with database.session() as session:
-        site = session.get_one(Site, env.site_id)
-        team = session.get_one(Team, site.team_id)
-    return world.owner_key(team).headers
+def _hit(front: str, host: str, path: str) -> bool:
+    return cache_label(front, host, path) == "HIT"
 
 
-def _label(front: str, host: str, path: str) -> str:
-    return httpx.get(front + path, headers={"Host": host}, timeout=10).headers["forge-cache"]
-
-
-def _until(check: object, what: str, deadline: float = DEADLINE) -> float:
-    """Seconds until `check()` held."""
-    started = time.monotonic()
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() - started < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-    return time.monotonic() - started
+def _known(front: str, host: str) -> bool:
+    return httpx.get(front + "/known", headers={"Host": host}, timeout=10).content == b"known"
 
 
 def test_a_purge_through_one_api_is_applied_and_proved_by_both_edges(
-    cluster: Cluster, world: World, database: Database
+    cluster: Cluster, world: World, database: Database, origin: Origin
 ) -> None:
-    origin = Origin().start()
-    try:
-        env = world.hosted_environment(origin.url)
-        host = env.hostnames[0]
-        headers = _owner(world, database, env)
-        origin.answers["/p"] = Answer(
-            headers={"Cache-Control": "max-age=600", "Surrogate-Key": "t"}
-        )
-        for name, front in cluster.fronts.items():
-            _until(lambda f=front: _label(f, host, "/p") == "HIT", f"a hit through {name}")
-        first, second = cluster.apis
-        base = f"/v1/sites/{env.site_id}/environments/{env.id}/cache"
-        answer = httpx.post(first.url + base + "/purge", headers=headers, json={"tags": ["t"]})
-        assert answer.status_code == 202, answer.text
-        job = answer.json()["data"]["id"]
-        done = httpx.get(f"{second.url}/v1/jobs/{job}?wait=20", headers=headers, timeout=30)
-        result = done.json()["data"]
-        assert result["status"] == "succeeded", result
-        proofs = result["result"]["edges"]
-        assert len(proofs) == 2
-        assert [(p["matched"], p["evicted"]) for p in proofs] == [(1, 1), (1, 1)]
-        for front in cluster.fronts.values():
-            assert _label(front, host, "/p") == "MISS"
+    env = world.hosted_environment(origin.url)
+    host = env.hostnames[0]
+    headers = owner_headers(world, database, env)
+    origin.answers["/p"] = Answer(headers={"Cache-Control": "max-age=600", "Surrogate-Key": "t"})
+    for name, front in cluster.fronts.items():
+        until(partial(_hit, front, host, "/p"), f"a hit through {name}")
+    first, second = cluster.apis
+    base = f"/v1/sites/{env.site_id}/environments/{env.id}/cache"
+    answer = httpx.post(first.url + base + "/purge", headers=headers, json={"tags": ["t"]})
+    assert answer.status_code == 202, answer.text
+    job = answer.json()["data"]["id"]
+    done = httpx.get(f"{second.url}/v1/jobs/{job}?wait=20", headers=headers, timeout=30)
+    result = done.json()["data"]
+    assert result["status"] == "succeeded", result
+    proofs = result["result"]["edges"]
+    assert len(proofs) == 2
+    assert [(p["matched"], p["evicted"]) for p in proofs] == [(1, 1), (1, 1)]
+    for front in cluster.fronts.values():
+        assert cache_label(front, host, "/p") == "MISS"
 
-        # A configuration change through the other API process is in force on both edges
-        # within a second: a default TTL makes a response without caching headers a hit.
-        patched = httpx.patch(second.url + base, headers=headers, json={"default_ttl": 60})
-        assert patched.status_code == 200, patched.text
-        changed_at = time.monotonic()
-        for name, front in cluster.fronts.items():
 
-            def cached(f: str = front, counter: Iterator[int] = iter(range(10**6))) -> bool:
-                path = f"/d{next(counter)}"
-                origin.answers[path] = Answer(headers={})
-                _label(f, host, path)
-                return _label(f, host, path) == "HIT"
+def _default_ttl_applies(origin: Origin, front: str, host: str) -> Callable[[], bool]:
+    """Whether a response without caching headers is cached (by the environment's default
+    TTL), on a path never asked before each time."""
+    paths = (f"/d{i}" for i in itertools.count())
 
-            _until(cached, f"the default TTL on the {name} edge")
-            assert time.monotonic() - changed_at < 1.0, f"{name}: not within 1 s"
-    finally:
-        origin.stop()
+    def cached() -> bool:
+        path = next(paths)
+        origin.answers[path] = Answer(headers={})
+        cache_label(front, host, path)
+        return cache_label(front, host, path) == "HIT"
+
+    return cached
+
+
+def _redirects(front: str, host: str) -> Callable[[], bool]:
+    def redirected() -> bool:
+        answer = httpx.get(front + "/old", headers={"Host": host}, timeout=10)
+        return answer.status_code == 301 and answer.headers.get("location") == "/new"
+
+    return redirected
+
+
+def _in_force_on_both_edges(
+    cluster: Cluster, checks: dict[str, Callable[[], bool]], changed_at: float
+) -> None:
+    """Every edge shows the change within the promise, counted from the API's answer."""
+    for name, check in checks.items():
+        until(check, f"the change on the {name} edge")
+        took = time.monotonic() - changed_at
+        assert took <= PROMISE_SECONDS, f"{name}: in force after {took:.2f} s"
+
+
+def _serving(cluster: Cluster, origin: Origin, env: Environment) -> None:
+    """Both edges know the environment (so what is measured next is the change alone)."""
+    origin.answers["/known"] = Answer(body=b"known")
+    for name, front in cluster.fronts.items():
+        until(partial(_known, front, env.hostnames[0]), f"the environment on the {name} edge")
+
+
+def test_a_cache_setting_changed_through_one_api_is_in_force_on_both_edges_within_1_s(
+    cluster: Cluster, world: World, database: Database, origin: Origin
+) -> None:
+    env = world.hosted_environment(origin.url)
+    host = env.hostnames[0]
+    _serving(cluster, origin, env)
+    checks = {n: _default_ttl_applies(origin, f, host) for n, f in cluster.fronts.items()}
+    assert [check() for check in checks.values()] == [False, False]
+    patched = httpx.patch(
+        f"{cluster.apis[1].url}/v1/sites/{env.site_id}/environments/{env.id}/cache",
+        headers=owner_headers(world, database, env),
+        json={"default_ttl": 60},
+    )
+    changed_at = time.monotonic()
+    assert patched.status_code == 200, patched.text
+    _in_force_on_both_edges(cluster, checks, changed_at)
+
+
+def test_a_redirect_set_put_through_one_api_is_in_force_on_both_edges_within_1_s(
+    cluster: Cluster, world: World, database: Database, origin: Origin
+) -> None:
+    env = world.hosted_environment(origin.url)
+    host = env.hostnames[0]
+    _serving(cluster, origin, env)
+    origin.answers["/old"] = Answer(body=b"the old page")  # uncacheable: asked every time
+    checks = {name: _redirects(front, host) for name, front in cluster.fronts.items()}
+    assert [check() for check in checks.values()] == [False, False]
+    put = httpx.put(
+        f"{cluster.apis[0].url}/v1/sites/{env.site_id}/environments/{env.id}/redirects",
+        headers=owner_headers(world, database, env),
+        json={"rules": [{"from": "/old", "to": "/new", "status": 301}]},
+    )
+    changed_at = time.monotonic()
+    assert put.status_code == 200, put.text
+    _in_force_on_both_edges(cluster, checks, changed_at)
 
 
 def test_a_key_revoked_through_one_api_process_is_refused_by_the_other(
