@@ -1,15 +1,17 @@
 """The rate limiter across API processes on Redis: a key's budget is one budget whichever
-process is asked."""
+process is asked, and a Redis stopped and started again costs no request and no count."""
 
 from __future__ import annotations
 
 from functools import partial
 
 import httpx
+import redis
 
 from forge.db import Database
 from forge.ratelimit import service as limits
 from tests.factories import Key, World
+from tests.faults.services import PrivateRedis
 from tests.scale.conftest import Api, Cluster, until
 
 LIMIT = 5
@@ -60,3 +62,59 @@ def test_a_key_gets_exactly_its_limit_across_both_api_processes_then_429(
         assert refused.status_code == 429
         assert refused.headers["x-ratelimit-remaining"] == "0"
         assert refused.json()["error"]["code"] == "rate_limited"
+
+
+def _limiter_health(api: Api) -> str:
+    answer = httpx.get(f"{api.url}/readyz", timeout=10)
+    assert answer.status_code == 200, answer.text  # Redis is not fatal: the API serves on
+    return str(answer.json()["data"]["checks"]["rate_limits"])
+
+
+def _counting_in_redis(api: Api, key: Key) -> bool:
+    """After one request (the limiter tries Redis again only when a request spends)."""
+    answer = httpx.get(f"{api.url}/v1/sites", headers=key.headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return _limiter_health(api) == "ok"
+
+
+def _purge_proved_by_both_edges(cluster: Cluster, world: World) -> None:
+    team = world.team()
+    env = world.environment(world.site(team), "production")
+    headers = world.owner_key(team).headers
+    path = f"/v1/sites/{env.site_id}/environments/{env.id}/cache/purge"
+    answer = httpx.post(cluster.apis[0].url + path, headers=headers, json={"tags": ["t"]})
+    assert answer.status_code == 202, answer.text
+    job = answer.json()["data"]["id"]
+    done = httpx.get(f"{cluster.apis[1].url}/v1/jobs/{job}?wait=20", headers=headers, timeout=30)
+    assert done.json()["data"]["status"] == "succeeded", done.text
+    assert len(done.json()["data"]["result"]["edges"]) == 2
+
+
+def test_redis_stopped_and_started_again_loses_nothing_and_every_process_recovers(
+    cluster: Cluster, world: World, database: Database, private_redis: PrivateRedis
+) -> None:
+    spent = limited_key(world, database, cluster, LIMIT)
+    assert alternated_reads(cluster, spent, 2) == [(200, "read")] * 2
+    other = world.owner_key(world.team())
+    pids = [process.pid for process in cluster.processes]
+    # Redis restarted as an operator restarts it, keeping its data (RDB or AOF in production).
+    with redis.Redis(port=private_redis.port) as client:
+        client.save()
+    private_redis.stop()
+
+    # Down: every request is still answered (counted in-process), jobs and edges go on.
+    assert alternated_reads(cluster, other, 4) == [(200, "read")] * 4
+    for api in cluster.apis:
+        assert _limiter_health(api).startswith("redis unreachable")
+    _purge_proved_by_both_edges(cluster, world)
+
+    private_redis.start()
+    for api in cluster.apis:
+        until(partial(_counting_in_redis, api, other), f"{api.url} counting in Redis again")
+        api.wait_for_output("Redis reachable again; counting is shared again")
+    # Nothing spent before the outage was forgotten, and the count is shared again: the key's
+    # last three units, then refusals, whichever process is asked.
+    answers = alternated_reads(cluster, spent, LIMIT)
+    assert answers == [(200, "read")] * (LIMIT - 2) + [(429, "read")] * 2
+    assert [process.pid for process in cluster.processes] == pids
+    assert [process.process.poll() for process in cluster.processes] == [None] * len(pids)
