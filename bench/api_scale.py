@@ -22,25 +22,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
-
-from common import VENV_BIN, free_port, wait_until_listening, wrk
-
-PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    name = f"forge_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from common import VENV_BIN, free_port, postgres_database, wait_until_listening, wrk
 
 
 @contextmanager
@@ -74,7 +56,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with database() as url:
+    with postgres_database() as url:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FORGE_")},
             "FORGE_DATABASE_URL": url,

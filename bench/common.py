@@ -11,12 +11,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
 def ensure_wrk() -> str:
@@ -93,6 +95,23 @@ def forge_instance(
         finally:
             server.terminate()
             server.wait(10)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A throw-away database on the PostgreSQL server (FORGE_TEST_POSTGRES), dropped after."""
+    from sqlalchemy import create_engine, text
+
+    name = f"forge_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def uvicorn_server(

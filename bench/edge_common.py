@@ -9,10 +9,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from common import free_port, wait_until_listening
 
@@ -88,6 +92,48 @@ def hosted_data_dir(origin_url: str, database_url: str | None = None) -> tuple[s
         env_id = env.id
     database.dispose()
     return data_dir, url, env_id
+
+
+def bench_key(database_url: str, env_id: str) -> tuple[dict[str, str], str]:
+    """Headers with a key of the bench environment's team (made as the operator makes one),
+    and the environment's site id."""
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from forge.db import Database
+    from forge.keys import scopes, service
+    from forge.sites.models import Environment
+
+    database = Database(database_url)
+    with database.session() as session:
+        env = session.get_one(Environment, env_id)
+        minted = service.mint(
+            session,
+            owner=service.KeyOwner(team_id=env.site.team_id, client_id=None),
+            mode="test",
+            name="bench",
+            scopes=sorted(scopes.ALL_SCOPES),
+            created_by=None,
+        )
+        site_id = env.site_id
+    database.dispose()
+    return {"Authorization": f"Bearer {minted.secret}"}, site_id
+
+
+def purge_until_succeeded(
+    http: httpx.Client, site_id: str, env_id: str, tag: str
+) -> tuple[float, dict[str, Any]]:
+    """Seconds from `POST …/cache/purge` of one tag until `GET /v1/jobs/{id}?wait=` answers
+    `succeeded`, and the job's result (`http`: a client of the API with the key's headers)."""
+    started = time.perf_counter()
+    response = http.post(
+        f"/v1/sites/{site_id}/environments/{env_id}/cache/purge", json={"tags": [tag]}
+    )
+    assert response.status_code == 202, response.text
+    job = http.get(f"{response.headers['location']}?wait=10")
+    took = time.perf_counter() - started
+    data = job.json()["data"]
+    assert data["status"] == "succeeded", data
+    result: dict[str, Any] = data["result"]
+    return took, result
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from forge.db import Database
 from forge.edge import cachekey, policy
 from forge.edge.relay import Plan
 from forge.edge.runner import RunningEdge, start_edge
+from forge.notify import build_notifier
 
 FILL_HOST = b"bench.example.test"
 
@@ -67,7 +68,10 @@ def rss_mb() -> float:
 
 async def main(port: int, objects: int, size: int) -> None:
     settings = load_settings()
-    running = await start_edge(settings, Database(settings.database_url), "127.0.0.1", port)
+    # As `forge edge` does: woken by LISTEN/NOTIFY on PostgreSQL, by its polls on SQLite.
+    notifier = build_notifier(settings.database_url)
+    database = Database(settings.database_url)
+    running = await start_edge(settings, database, "127.0.0.1", port, notifier)
     fill(running, objects, size)
     store = running.edge.store
     print(
@@ -80,6 +84,7 @@ async def main(port: int, objects: int, size: int) -> None:
         asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
     await stopping.wait()
     await running.stop()
+    notifier.close()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 import httpx
 
 from common import free_port, wait_until_listening
-from edge_common import HERE, hosted_data_dir, origin
+from edge_common import HERE, bench_key, hosted_data_dir, origin, purge_until_succeeded
 
 sys.path.insert(0, str(HERE.parent / "src"))
 
@@ -99,39 +99,13 @@ def end_to_end(purges: int, objects: int) -> list[float]:
 
 
 def _purge_loop(api_port: int, database_url: str, env_id: str, purges: int) -> list[float]:
-    # The bench environment belongs to the bench team; use an operator-made key of that team.
-    sys.path.insert(0, str(HERE.parent / "src"))
-    from forge.db import Database
-    from forge.keys import scopes, service
-    from forge.sites.models import Environment
-
-    database = Database(database_url)
-    with database.session() as session:
-        env = session.get_one(Environment, env_id)
-        minted = service.mint(
-            session,
-            owner=service.KeyOwner(team_id=env.site.team_id, client_id=None),
-            mode="test",
-            name="bench",
-            scopes=sorted(scopes.ALL_SCOPES),
-            created_by=None,
-        )
-        site_id = env.site_id
-    database.dispose()
-    headers = {"Authorization": f"Bearer {minted.secret}"}
-    url = f"http://127.0.0.1:{api_port}/v1/sites/{site_id}/environments/{env_id}/cache/purge"
+    headers, site_id = bench_key(database_url, env_id)
     timings = []
-    with httpx.Client(timeout=30) as http:
+    with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers=headers, timeout=30) as http:
         for i in range(purges):
-            started = time.perf_counter()
-            response = http.post(url, headers=headers, json={"tags": [f"object-{i}"]})
-            assert response.status_code == 202, response.text
-            location = response.headers["location"]
-            job = http.get(f"http://127.0.0.1:{api_port}{location}?wait=10", headers=headers)
-            timings.append(time.perf_counter() - started)
-            data = job.json()["data"]
-            assert data["status"] == "succeeded", data
-            assert data["result"]["totals"]["evicted"] == 1, data["result"]
+            took, result = purge_until_succeeded(http, site_id, env_id, f"object-{i}")
+            timings.append(took)
+            assert result["totals"]["evicted"] == 1, result
     return timings
 
 
