@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from tests.faults.services import PrivateRedis
 from tests.ports import free_port, wait_serving
 from tests.processes import DEADLINE, ForgeProcess, forge_env
 
+P = TypeVar("P", bound=ForgeProcess)
 # Long enough that no unit of a small budget frees up during a test: with a limit of N, the
 # next unit frees WINDOW / N seconds after the first was spent.
 WINDOW_SECONDS = 3600
@@ -32,6 +34,8 @@ class Api(ForgeProcess):
         self.port = free_port()
         super().__init__(["serve", "--port", str(self.port), "--no-worker", "--no-edge"], env, log)
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_serving(self) -> None:
         wait_serving(self.process, self.port, self.output, DEADLINE)
 
 
@@ -55,45 +59,45 @@ class Cluster:
             FORGE_RATELIMIT_WINDOW=str(WINDOW_SECONDS),
             **extra,
         )
-        self.processes: list[ForgeProcess] = []
         edge_port, varnished_port = free_port(), free_port()
         self.varnish = Varnish(render(VclSettings("127.0.0.1", varnished_port, SECRET)))
         self.varnish.start()
+        # Where clients meet each edge: the built-in one itself, the other through Varnish.
+        self.fronts = {"builtin": f"http://127.0.0.1:{edge_port}", "varnish": self.varnish.url}
+        self.processes: list[ForgeProcess] = []
         try:
-            self.apis = [Api(env, tmp_path / f"api{i}.log") for i in range(2)]
-            self.processes += self.apis
+            # All started at once, then waited for: their start-ups overlap.
+            self.apis = [self._start(Api(env, tmp_path / f"api{i}.log")) for i in range(2)]
             self.workers = [
-                ForgeProcess(["worker"], env, tmp_path / f"worker{i}.log") for i in range(2)
+                self._start(ForgeProcess(["worker"], env, tmp_path / f"worker{i}.log"))
+                for i in range(2)
             ]
-            self.processes += self.workers
+            varnished = ["--cache", "varnish", "--varnish", self.varnish.url]
+            self.edges = [
+                self._start(ForgeProcess(["edge", "--port", str(port), *more], env, log))
+                for port, more, log in (
+                    (edge_port, [], tmp_path / "edge-builtin.log"),
+                    (varnished_port, varnished, tmp_path / "edge-varnish.log"),
+                )
+            ]
+            for api in self.apis:
+                api.wait_serving()
             for worker in self.workers:
                 worker.wait_for_output('"worker started"')
-            builtin = ForgeProcess(
-                ["edge", "--port", str(edge_port)], env, tmp_path / "edge-builtin.log"
-            )
-            varnished = ForgeProcess(
-                [
-                    "edge",
-                    "--port",
-                    str(varnished_port),
-                    "--cache",
-                    "varnish",
-                    "--varnish",
-                    self.varnish.url,
-                ],
-                env,
-                tmp_path / "edge-varnish.log",
-            )
-            self.processes += [builtin, varnished]
-            for edge in (builtin, varnished):
+            for edge in self.edges:
                 edge.wait_for_output("Forge edge listening")
         except BaseException:
             self.stop()
             raise
-        # Where clients meet each edge: the built-in one itself, the other through Varnish.
-        self.fronts = {"builtin": f"http://127.0.0.1:{edge_port}", "varnish": self.varnish.url}
+
+    def _start(self, process: P) -> P:
+        self.processes.append(process)
+        return process
 
     def stop(self) -> None:
+        for process in self.processes:  # all told at once: their shutdowns overlap
+            if process.process.poll() is None:
+                process.process.terminate()
         for process in self.processes:
             process.stop()
         self.varnish.stop()
@@ -140,6 +144,22 @@ def owner_headers(world: World, database: Database, env: Environment) -> dict[st
         site = session.get_one(Site, env.site_id)
         team = session.get_one(Team, site.team_id)
     return world.owner_key(team).headers
+
+
+def request_purge(api: Api, env: Environment, headers: dict[str, str], tag: str) -> str:
+    """A purge of one tag through `api`: its job's id."""
+    path = f"/v1/sites/{env.site_id}/environments/{env.id}/cache/purge"
+    answer = httpx.post(api.url + path, headers=headers, json={"tags": [tag]}, timeout=10)
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["data"]["id"])
+
+
+def finished_job(api: Api, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The job as `api` answers once it finished (`?wait=`)."""
+    done = httpx.get(f"{api.url}/v1/jobs/{job_id}?wait=20", headers=headers, timeout=30)
+    assert done.status_code == 200, done.text
+    job: dict[str, Any] = done.json()["data"]
+    return job
 
 
 def cache_label(front: str, host: str, path: str) -> str:

@@ -12,7 +12,7 @@ from forge.db import Database
 from forge.ratelimit import service as limits
 from tests.factories import Key, World
 from tests.faults.services import PrivateRedis
-from tests.scale.conftest import Api, Cluster, until
+from tests.scale.conftest import Api, Cluster, finished_job, request_purge, until
 
 LIMIT = 5
 
@@ -81,13 +81,10 @@ def _purge_proved_by_both_edges(cluster: Cluster, world: World) -> None:
     team = world.team()
     env = world.environment(world.site(team), "production")
     headers = world.owner_key(team).headers
-    path = f"/v1/sites/{env.site_id}/environments/{env.id}/cache/purge"
-    answer = httpx.post(cluster.apis[0].url + path, headers=headers, json={"tags": ["t"]})
-    assert answer.status_code == 202, answer.text
-    job = answer.json()["data"]["id"]
-    done = httpx.get(f"{cluster.apis[1].url}/v1/jobs/{job}?wait=20", headers=headers, timeout=30)
-    assert done.json()["data"]["status"] == "succeeded", done.text
-    assert len(done.json()["data"]["result"]["edges"]) == 2
+    job = request_purge(cluster.apis[0], env, headers, "t")
+    done = finished_job(cluster.apis[1], job, headers)
+    assert done["status"] == "succeeded", done
+    assert len(done["result"]["edges"]) == 2
 
 
 def test_redis_stopped_and_started_again_loses_nothing_and_every_process_recovers(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 
-import httpx
 from sqlalchemy import func, select
 
 from forge.cache.models import EdgePurgeResult
@@ -16,7 +15,7 @@ from forge.jobs.models import Job
 from tests.factories import Edges, World
 from tests.jobs.watch import finished_lines, held_by, job_of, owned_by, until_job
 from tests.processes import DEADLINE
-from tests.scale.conftest import Cluster
+from tests.scale.conftest import Cluster, request_purge
 
 JOBS = 4
 
@@ -26,15 +25,7 @@ def _purges(cluster: Cluster, world: World, count: int) -> list[str]:
     team = world.team()
     env = world.environment(world.site(team), "production")
     headers = world.owner_key(team).headers
-    path = f"/v1/sites/{env.site_id}/environments/{env.id}/cache/purge"
-    jobs = []
-    for i in range(count):
-        answer = httpx.post(
-            cluster.apis[i % 2].url + path, headers=headers, json={"tags": [f"t{i}"]}
-        )
-        assert answer.status_code == 202, answer.text
-        jobs.append(answer.json()["data"]["id"])
-    return jobs
+    return [request_purge(cluster.apis[i % 2], env, headers, f"t{i}") for i in range(count)]
 
 
 def _edges_per_purge(database: Database) -> list[int]:
