@@ -165,8 +165,11 @@ def test_stale_while_revalidate_serves_stale_and_refreshes_in_the_background(
     assert client.get("/swr").text == "v1"
     stale = client.get("/swr")
     assert (stale.text, stale.headers["forge-cache"]) == ("v1", "STALE")
-    wait_for(lambda: origin.hits("/swr") >= 2, "the background refresh")
-    wait_for(lambda: client.get("/swr").text != "v1", "the refreshed entry")
+    # Each stale answer starts a refresh unless one is under way; asking again, rather than
+    # waiting on the first one, lets a refresh that failed (a 503 from a loaded edge: the
+    # stale copy is kept, as it should be) be retried by the next request.
+    wait_for(lambda: client.get("/swr").text != "v1", "the background refresh")
+    assert origin.hits("/swr") >= 2
 
 
 def test_stale_if_error_serves_stale_when_the_origin_fails(
