@@ -151,6 +151,20 @@ def test_default_ttl_caches_responses_without_headers(
         assert http.get("/ns").headers["forge-cache"] == "MISS"
 
 
+def test_an_object_that_arrives_aged_stays_fresh_for_what_remains_of_its_max_age(
+    origin: Origin, client: httpx.Client
+) -> None:
+    # 30 s of its 600 spent upstream: fresh here for the other 570 (a cache that counted the
+    # Age twice would take it for stale at once).
+    headers = {"Cache-Control": "max-age=600", "Age": "30"}
+    origin.answers["/aged"] = Answer(headers=headers, body=b"aged")
+    assert client.get("/aged").headers["forge-cache"] == "MISS"
+    again = client.get("/aged")
+    assert (again.text, again.headers["forge-cache"]) == ("aged", "HIT")
+    assert int(again.headers["age"]) >= 30
+    assert origin.hits("/aged") == 1
+
+
 def test_stale_while_revalidate_serves_stale_and_refreshes_in_the_background(
     origin: Origin, client: httpx.Client
 ) -> None:
