@@ -181,6 +181,12 @@ def assert_writes_whole(
     assert not lost, f"accepted writes lost: {lost}"
 
 
+def assert_nothing_lost(database: Database, traffic: Traffic, revoked: Key) -> None:
+    """What every fault ends with: the traffic's writes whole, the revoked key refused."""
+    assert_writes_whole(database, traffic.env, traffic.accepted(), traffic.attempted())
+    assert_still_revoked(traffic.base, revoked)
+
+
 def revoke_through(base: str, owner: Key) -> Key:
     """A new key of `owner`'s, minted and then revoked through the served API before a fault."""
     with httpx.Client(base_url=base, headers=owner.headers, timeout=DEADLINE) as http:
