@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -128,6 +129,7 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
 
 
 UNAVAILABLE = "The database did not answer in time; retry shortly."
+DISK_FULL = "The database's disk is full, so nothing was changed; retry once space is freed."
 
 
 class Database:
@@ -219,10 +221,30 @@ def unavailable_as_503(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
         log.warning("no pooled database connection within %s s", POOL_TIMEOUT_SECONDS)
         raise ServiceUnavailable(UNAVAILABLE) from None
     except Exception as err:
-        if not _is_unavailable(err):
+        message = _refusal(err)
+        if message is None:
             raise
         log.warning("database unavailable: %s", str(err).strip().splitlines()[0])
-        raise ServiceUnavailable(UNAVAILABLE) from None
+        raise ServiceUnavailable(message) from None
+
+
+def _refusal(err: Exception) -> str | None:
+    """The 503's message when the failure is the database's state (down, slow, out of disk),
+    which a retry can outlive; None for anything else, a bug of ours for the logs (500)."""
+    if _is_unavailable(err):
+        return UNAVAILABLE
+    if _is_disk_full(err):
+        return DISK_FULL
+    return None
+
+
+def _is_disk_full(err: Exception) -> bool:
+    """SQLite could not grow its files (SQLITE_FULL, whose transaction it rolled back), or
+    PostgreSQL's disk_full: the filesystem is out of space."""
+    original = err.orig if isinstance(err, DBAPIError) else err
+    if isinstance(original, sqlite3.Error):
+        return original.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL
+    return isinstance(original, psycopg.Error) and original.sqlstate == "53100"
 
 
 # PostgreSQL's SQLSTATEs for "could not get an answer": connection exceptions (class 08), a

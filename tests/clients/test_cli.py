@@ -111,6 +111,18 @@ def test_login_takes_no_key_as_an_argument_nor_from_a_pipe_without_the_flag(mf: 
     assert not (mf.home / ".config").exists()
 
 
+def test_a_piped_table_without_columns_prints_each_row_whole_on_one_line(mf: Mf) -> None:
+    name = "A site whose name is long enough to be folded at eighty columns, every word of it"
+    made = mf.json("sites", "create", "long-name", "--name", name)
+    env = mf.env({"COLUMNS": ""})
+    done = subprocess.run(
+        [str(BIN / "mf"), "sites", "list"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0
+    (row,) = [line for line in done.stdout.splitlines() if made["id"] in line]
+    assert name in row
+
+
 def test_sites_list_get_create_delete(mf: Mf, place: SecretsWorld) -> None:
     listed = mf.json("sites", "list")
     assert [site["id"] for site in listed] == [place.site.id]

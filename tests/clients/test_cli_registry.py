@@ -80,3 +80,30 @@ def test_a_command_imports_only_its_own_module_and_no_sdk_before_it_has_a_key() 
     loaded = _modules_loaded_by("sites", "list", "--json")  # no key: exit 3 before any request
     assert [m for m in loaded if m.startswith("forge_cli.")] == ["forge_cli.commands.sites"]
     assert not [m for m in loaded if m.startswith(("forge_sdk", "httpx", "rich"))]
+
+
+# mf as installed: its console script's body, run by this interpreter.
+_MF = [sys.executable, "-c", "from forge_cli.main import main; main()"]
+
+
+def _mf_usage_error(*argv: str) -> tuple[int, str]:
+    done = subprocess.run(
+        [*_MF, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, done.stderr.strip().splitlines()[-1]
+
+
+def test_a_mistyped_command_is_a_usage_error_suggesting_the_nearest_one() -> None:
+    assert _mf_usage_error("sitez") == (2, "Error: No such command 'sitez'. Did you mean 'sites'?")
+    assert _mf_usage_error("secret", "list") == (
+        2,
+        "Error: No such command 'secret'. Did you mean 'secrets'?",
+    )
+    assert _mf_usage_error("sites", "lst") == (
+        2,
+        "Error: No such command 'lst'. Did you mean 'list'?",
+    )
+    assert _mf_usage_error("qqqq") == (2, "Error: No such command 'qqqq'.")

@@ -60,13 +60,20 @@ def assert_unavailable(answer: Answer) -> None:
 
 
 class Traffic:
-    """`threads` clients, each alternating a secret write (a fresh name and value every time)
-    and a read of the list, until stopped or `limit` requests in all. Every answer is kept."""
+    """`threads` clients, each going round `kinds`: a secret write (a fresh name and value
+    every time), a read of the list; until stopped or `limit` requests in all. Every answer
+    is kept."""
 
     def __init__(
-        self, base: str, key: Key, env: Environment, threads: int = 3, limit: int = 3000
+        self,
+        base: str,
+        key: Key,
+        env: Environment,
+        kinds: tuple[str, ...] = ("write", "read"),
+        threads: int = 3,
+        limit: int = 3000,
     ) -> None:
-        self.base, self.key, self.env = base, key, env
+        self.base, self.key, self.env, self.kinds = base, key, env, kinds
         self.answers: list[Answer] = []
         self._numbers = itertools.count()
         self._limit = limit
@@ -97,7 +104,7 @@ class Traffic:
                 self._record(self._one(http, number))
 
     def _one(self, http: httpx.Client, number: int) -> Answer:
-        kind = "write" if number % 2 == 0 else "read"
+        kind = self.kinds[number % len(self.kinds)]
         name = value = None
         sent = time.monotonic()
         try:
@@ -172,6 +179,12 @@ def assert_writes_whole(
             assert stored[row.name] == attempted[row.name], row.name
     lost = sorted(set(accepted) - set(stored))
     assert not lost, f"accepted writes lost: {lost}"
+
+
+def assert_nothing_lost(database: Database, traffic: Traffic, revoked: Key) -> None:
+    """What every fault ends with: the traffic's writes whole, the revoked key refused."""
+    assert_writes_whole(database, traffic.env, traffic.accepted(), traffic.attempted())
+    assert_still_revoked(traffic.base, revoked)
 
 
 def revoke_through(base: str, owner: Key) -> Key:

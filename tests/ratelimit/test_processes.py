@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from forge.db import Database
-from tests.factories import World
+from tests.factories import SecretsWorld, World, secrets_path
 from tests.ports import free_port as _free_port
 from tests.ratelimit.conftest import PATIENT_SECONDS, REDIS_URL, forget_prefix, redis_prefix
 
@@ -103,3 +103,24 @@ def test_identical_posts_racing_across_processes_make_one_resource(
     with database.engine.connect() as connection:
         count = connection.execute(text("SELECT count(*) FROM projects WHERE slug = 'once'"))
         assert count.scalar() == 1
+
+
+def test_concurrent_writes_counted_in_redis_are_all_served(
+    two_servers: list[str], world: World
+) -> None:
+    """Stage 3 awaits Redis: no unit of work may hold SQLite's write lock across that await
+    (the next request on the loop waited on the lock with the loop blocked, and both stalled
+    until the busy timeout: 500 `database is locked` after 10 s)."""
+    w = SecretsWorld.make(world)
+
+    def put(number: int) -> int:
+        base = two_servers[number % 2]
+        path = secrets_path(w.env, f"CONCURRENT_{number}")
+        answer = httpx.put(
+            f"{base}{path}", headers=w.owner.headers, json={"value": "v"}, timeout=30
+        )
+        return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(put, range(40)))
+    assert statuses == [200] * 40

@@ -218,6 +218,12 @@ async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Acce
         await throttling.count_failed_authentication(request, address)
         raise
     access = admission.access
+    if database.embedded:
+        # The unit ran on the event loop, and a writer's SQLite session holds the database's
+        # write lock from its first statement. Stage 3 may await Redis: the next request on
+        # the loop would then wait on that lock with the loop blocked, stalling both until
+        # the busy timeout. End the (read-only so far) transaction first; the unit goes on.
+        access.end_transaction()
     await throttling.spend(request, access.principal, admission.spend)
     if admission.refusal is not None:
         raise admission.refusal

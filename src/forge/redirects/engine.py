@@ -36,10 +36,13 @@ from forge.redirects.syntax import (
     RuleSyntaxError,
     Source,
     Target,
+    Template,
     canonical_path,
+    is_plain_target,
     merge_query,
     parse_source,
     parse_target,
+    plain_exact_key,
     safe_query,
     split_segments,
 )
@@ -112,11 +115,37 @@ def parse_rule(index: int, rule: Rule) -> Parsed:
         raise InvalidRule(index, err.field, err.message) from None
 
 
+@dataclass(slots=True)
+class Exact:
+    """An exact rule as the engine keeps it: the one path it takes and its answer's Location."""
+
+    index: int
+    rule: Rule
+    key: str
+    location: str
+
+
+def prepare_rule(index: int, rule: Rule) -> Parsed | Exact:
+    """A rule ready to compile. A plain literal `from` to a plain path (most rules of a large
+    set) skips the parse: the engine keeps only its key and Location, and a compiled set of
+    100,000 rules holds a third of the objects it would (less to build, and less for the
+    cyclic collector to scan once the set is built)."""
+    key = plain_exact_key(rule.source)
+    if key is not None and is_plain_target(rule.target):
+        return Exact(index, rule, key, rule.target)
+    return parse_rule(index, rule)
+
+
+# Most nodes of a large trie are leaves: they share this one (never written) empty map rather
+# than each holding its own, so a match does not touch a cold dict at every leaf it visits.
+_LEAF: dict[str, _Node] = {}
+
+
 class _Node:
     __slots__ = ("children", "end", "lowest", "param", "star")
 
     def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
+        self.children = _LEAF
         self.param: _Node | None = None
         self.end = NO_RULE  # lowest rule whose segments end here, without a wildcard
         self.star = NO_RULE  # lowest rule with these segments and a trailing /*
@@ -135,6 +164,8 @@ class _Trie:
                 node.param = node.param or _Node()
                 node = node.param
             else:
+                if node.children is _LEAF:
+                    node.children = {}
                 node = node.children.setdefault(value, _Node())
             node.lowest = min(node.lowest, index)
         if parsed.source.wildcard:
@@ -195,31 +226,91 @@ class _Trie:
         return best
 
 
-def _fill(template: tuple[str, ...], bound: dict[str, str]) -> str:
-    if len(template) == 1:
-        return template[0]
-    return "".join(part if i % 2 == 0 else bound[part] for i, part in enumerate(template))
+# A compiled template: literal text, and for each placeholder the position of the path segment
+# that fills it (SPLAT_AT for what a trailing /* matched). Rendering indexes the request's
+# segments directly, with no per-request map of names.
+Recipe = tuple[str | int, ...]
+SPLAT_AT = -1
 
 
-def bind(parsed: Parsed, segments: list[str]) -> dict[str, str]:
-    """The placeholder values of a path `parsed.source` matches."""
-    source = parsed.source
-    bound = {value: segments[i] for i, (kind, value) in enumerate(source.segments) if kind == ":"}
-    if source.wildcard:
-        bound[SPLAT] = "/".join(segments[len(source.segments) :])
-    return bound
+def _recipe(template: Template, positions: dict[str, int]) -> Recipe:
+    return tuple(
+        positions[part] if i % 2 else part for i, part in enumerate(template) if part or i % 2
+    )
 
 
-def _build(target: Target, bound: dict[str, str], query: str) -> str:
-    path = _fill(target.path, bound)
-    own = _fill(target.query, bound)
-    merged = merge_query(own, safe_query(query)) if query else own
-    return target.origin + path + ("?" + merged if merged else "") + target.fragment
+def _render(recipe: Recipe, segments: list[str], splat: str) -> str:
+    if len(recipe) == 1 and isinstance(recipe[0], str):
+        return recipe[0]
+    return "".join(
+        part if isinstance(part, str) else segments[part] if part >= 0 else splat for part in recipe
+    )
 
 
-def location(parsed: Parsed, bound: dict[str, str], query: str) -> str:
-    """Where `parsed` sends a request whose placeholders are `bound` and query is `query`."""
-    return _build(parsed.target, bound, query)
+class _Shared:
+    """One copy of every equal string and recipe of a compiled set. Large sets repeat a few
+    target shapes thousands of times; sharing them keeps a match's reads in a few hot objects
+    rather than in cold per-rule copies (and the set smaller)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+        self._recipes: dict[Recipe, Recipe] = {}
+
+    def recipe(self, template: Template, positions: dict[str, int]) -> Recipe:
+        parts = tuple(
+            p if isinstance(p, int) else self.text(p) for p in _recipe(template, positions)
+        )
+        return self._recipes.setdefault(parts, parts)
+
+    def text(self, value: str) -> str:
+        return self._texts.setdefault(value, value)
+
+
+@dataclass(slots=True)
+class _Pattern:
+    """What a rule needs to answer a request: its target, compiled against where its
+    placeholders sit in the path."""
+
+    rule: Rule
+    index: int
+    splat_from: int  # the first segment the splat takes, -1 without a wildcard
+    origin: str
+    path: Recipe
+    query: Recipe
+    fragment: str
+
+    @classmethod
+    def of(cls, parsed: Parsed, shared: _Shared) -> _Pattern:
+        source, target = parsed.source, parsed.target
+        positions = {v: i for i, (kind, v) in enumerate(source.segments) if kind == ":"}
+        positions[SPLAT] = SPLAT_AT
+        splat_from = len(source.segments) if source.wildcard else -1
+        return cls(
+            parsed.rule,
+            parsed.index,
+            splat_from,
+            shared.text(target.origin),
+            shared.recipe(target.path, positions),
+            shared.recipe(target.query, positions),
+            shared.text(target.fragment),
+        )
+
+    def location(self, segments: list[str], query: str) -> str:
+        """Where this rule sends a request for `segments` (a path its `from` matches)."""
+        splat = "/".join(segments[self.splat_from :]) if self.splat_from >= 0 else ""
+        path = _render(self.path, segments, splat)
+        own = _render(self.query, segments, splat)
+        merged = merge_query(own, safe_query(query)) if query else own
+        return self.origin + path + ("?" + merged if merged else "") + self.fragment
+
+    def answer(self, segments: list[str], query: str) -> Match:
+        rule = self.rule
+        return Match(rule, self.index, rule.status, self.location(segments, query))
+
+
+def location(parsed: Parsed, segments: list[str], query: str = "") -> str:
+    """Where `parsed` sends a request for `segments` (a path its `from` matches)."""
+    return _Pattern.of(parsed, _Shared()).location(segments, query)
 
 
 def _with_query(found: Match, query: str) -> Match:
@@ -230,31 +321,6 @@ def _with_query(found: Match, query: str) -> Match:
     return Match(found.rule, found.index, found.status, f"{base}?{merged}{sharp}{fragment}")
 
 
-@dataclass(slots=True)
-class _Pattern:
-    """What a pattern rule needs per request: where its placeholders sit, and its target."""
-
-    rule: Rule
-    index: int
-    binds: tuple[tuple[int, str], ...]  # (segment position, placeholder name)
-    splat_from: int  # the first segment the splat takes, -1 without a wildcard
-    target: Target
-
-    @classmethod
-    def of(cls, parsed: Parsed) -> _Pattern:
-        source = parsed.source
-        binds = tuple((i, v) for i, (kind, v) in enumerate(source.segments) if kind == ":")
-        splat_from = len(source.segments) if source.wildcard else -1
-        return cls(parsed.rule, parsed.index, binds, splat_from, parsed.target)
-
-    def answer(self, segments: list[str], query: str) -> Match:
-        bound = {name: segments[i] for i, name in self.binds}
-        if self.splat_from >= 0:
-            bound[SPLAT] = "/".join(segments[self.splat_from :])
-        rule = self.rule
-        return Match(rule, self.index, rule.status, _build(self.target, bound, query))
-
-
 class CompiledRules:
     """A compiled rule set; immutable once built, safe to share between threads.
 
@@ -262,27 +328,29 @@ class CompiledRules:
     takes its path depends on the path alone. So `_exact` maps each path to the prepared answer
     of the rule that wins it, and a request for it costs one hash look-up."""
 
-    def __init__(self, parsed: Iterable[Parsed]) -> None:
-        self._parsed: dict[int, Parsed] = {}
+    def __init__(self, items: Iterable[Parsed | Exact]) -> None:
+        self._rule_at: dict[int, Rule] = {}
         self._patterns: dict[int, _Pattern] = {}
         self._trie = _Trie()
-        exact: list[Parsed] = []
-        for item in parsed:
-            self._parsed[item.index] = item
-            if item.source.exact:
+        shared = _Shared()
+        exact: list[Exact] = []
+        for item in items:
+            self._rule_at[item.index] = item.rule
+            if isinstance(item, Exact):
                 exact.append(item)
+            elif item.source.exact:
+                answer = _Pattern.of(item, shared).location([], "")
+                exact.append(Exact(item.index, item.rule, item.source.key, answer))
             else:
                 self._trie.add(item)
-                self._patterns[item.index] = _Pattern.of(item)
+                self._patterns[item.index] = _Pattern.of(item, shared)
         self._first_pattern = self._trie.root.lowest
         self._exact: dict[str, Match] = {}
         for item in exact:
-            key, index = item.source.key, item.index
-            if key in self._exact or self._pattern_wins(key, index):
-                continue
-            rule = item.rule
-            self._exact[key] = Match(rule, index, rule.status, location(item, {}, ""))
-        self.rules = tuple(p.rule for p in self._parsed.values())
+            key, index, rule = item.key, item.index, item.rule
+            if key not in self._exact and not self._pattern_wins(key, index):
+                self._exact[key] = Match(rule, index, rule.status, item.location)
+        self.rules = tuple(self._rule_at.values())
 
     def _pattern_wins(self, canonical: str, index: int) -> bool:
         if self._first_pattern > index or self._trie.cannot_beat(canonical, index):
@@ -290,7 +358,7 @@ class CompiledRules:
         return self._trie.first(split_segments(canonical), index) < index
 
     def __len__(self) -> int:
-        return len(self._parsed)
+        return len(self._rule_at)
 
     def first_index(self, canonical: str) -> tuple[int, list[str]]:
         """The index of the first rule matching a canonical path (or NO_RULE), and the
@@ -304,8 +372,8 @@ class CompiledRules:
     def first_covering(self, source: Source, below: int) -> int:
         return self._trie.first_covering(source, below)
 
-    def parsed(self, index: int) -> Parsed:
-        return self._parsed[index]
+    def rule(self, index: int) -> Rule:
+        return self._rule_at[index]
 
     def match(self, path: str, query: str = "") -> Match | None:
         canonical = canonical_path(path)
@@ -384,4 +452,4 @@ def paused_gc() -> Iterator[None]:
 
 def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
     with paused_gc():
-        return CompiledRules(parse_rule(i, rule) for i, rule in enumerate(rules))
+        return CompiledRules(prepare_rule(i, rule) for i, rule in enumerate(rules))

@@ -113,9 +113,15 @@ def _check_url_text(field: str, text: str) -> None:
     raise RuleSyntaxError(field, f'`{field}` holds a "%" that is not a %XX escape.')
 
 
+def plain_exact_key(text: str) -> str | None:
+    """The canonical path of a `from` that is a plain literal path (the common case, made
+    cheap: no placeholder, wildcard or escape), else None."""
+    return (text.rstrip("/") or "/") if _PLAIN_EXACT.fullmatch(text) else None
+
+
 def parse_source(text: str) -> Source:
-    if _PLAIN_EXACT.fullmatch(text):  # the common case, made cheap: a plain literal path
-        key = text.rstrip("/") or "/"
+    key = plain_exact_key(text)
+    if key is not None:
         return Source(tuple(("", p) for p in split_segments(key)), False, True, _NO_NAMES, key)
     plain = _PLAIN_SOURCE.fullmatch(text) is not None
     if not plain:
@@ -182,10 +188,16 @@ def _template(text: str) -> Template:
     return tuple(_PLACEHOLDER.split(text)) if ":" in text else (text,)
 
 
+def is_plain_target(text: str) -> bool:
+    """`to` is a plain site path (no placeholder, query, fragment or escape): its Location is
+    the text itself."""
+    return _PLAIN_TARGET.fullmatch(text) is not None and not text.startswith("//")
+
+
 def parse_target(text: str, names: frozenset[str] | None) -> Target:
     """`names` are the placeholders the rule's `from` binds, any other is an error (None: a
     `from` too broken to say, so placeholders go unchecked)."""
-    if _PLAIN_TARGET.fullmatch(text) and not text.startswith("//"):
+    if is_plain_target(text):
         return Target("", (text,), ("",), "")
     if not text:
         raise RuleSyntaxError("to", "`to` must not be empty.")

@@ -24,7 +24,6 @@ from forge.redirects.engine import (
     site_hosts,
 )
 from forge.redirects.syntax import (
-    SPLAT,
     RuleSyntaxError,
     Segment,
     Source,
@@ -164,7 +163,7 @@ def _source_problems(compiled: CompiledRules, parsed: list[Parsed]) -> list[Prob
                     i,
                     "from",
                     "shadowed",
-                    f"Never matches: rules[{cover}].from ({compiled.parsed(cover).rule.source})"
+                    f"Never matches: rules[{cover}].from ({compiled.rule(cover).source})"
                     " matches every path this one does, and comes first.",
                 )
             )
@@ -224,11 +223,8 @@ def _walk(
     """A loop (error) or a chain (warning) starting with this rule, else None."""
     source = item.source
     segments = [sample if kind == ":" else value for kind, value in source.segments]
-    bound = {value: sample for kind, value in source.segments if kind == ":"}
-    if source.wildcard:
-        bound[SPLAT] = ""
     start = canonical_path("/" + "/".join(segments))
-    first = Hop(location(item, bound, ""), item.rule.status, item.index)
+    first = Hop(location(item, segments), item.rule.status, item.index)
     chain = compiled.follow(start, first, hosts)
     if len(chain.hops) == 1:
         return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from difflib import get_close_matches
 from typing import Any
 
 import typer
@@ -33,6 +34,16 @@ class LazyGroups(TyperGroup):
         if name not in self.commands and name in registry.ENTRIES:
             self.commands[name] = build(registry.ENTRIES[name])
         return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Typer suggests among the commands built so far, which at the top level is none: the
+        suggestion comes from the registry instead."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in registry.ENTRIES:
+            close = get_close_matches(name, list(registry.ENTRIES))
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """Typer's own listing, given each entry's name and help instead of its built command

@@ -4,6 +4,7 @@ people. Colour follows the terminal: none when piped or with NO_COLOR (Rich's ow
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 _consoles: dict[bool, Console] = {}
+# Piped with no COLUMNS, output has no width to fit: rows are printed whole, one line each
+# (Rich would assume 80 columns and fold names and descriptions for a reader who is a script).
+_PIPED_WIDTH = 10_000
 
 
 def console(stderr: bool = False) -> Console:
@@ -21,9 +25,10 @@ def console(stderr: bool = False) -> Console:
     if stderr not in _consoles:
         from rich.console import Console
 
-        _consoles[stderr] = Console(
-            stderr=stderr, highlight=False, markup=False, emoji=False, soft_wrap=False
-        )
+        made = Console(stderr=stderr, highlight=False, markup=False, emoji=False, soft_wrap=False)
+        if not made.is_terminal and not os.environ.get("COLUMNS"):
+            made.width = _PIPED_WIDTH
+        _consoles[stderr] = made
     return _consoles[stderr]
 
 
