@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -140,6 +141,12 @@ def serve(
     from forge.edge import runner
 
     settings = settings_or_exit()
+    edge_port = settings.edge_port if edge_port is None else edge_port
+    listening = serving.Listening(
+        host,
+        _listening_or_exit(host, port, "the API"),
+        None if no_edge else _listening_or_exit(host, edge_port, "the edge"),
+    )
     database = database_or_exit(settings)
     if settings.is_sqlite:
         migrations.upgrade(database)
@@ -157,23 +164,29 @@ def serve(
         factory=workers > 1,
         **serving.uvicorn_options(host, port, workers, settings),
     )
-    edge_port = settings.edge_port if edge_port is None else edge_port
     console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
     if settings.runs_worker_in_process:
         console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
     if no_edge:
-        _serve_api_only(config)
+        _serve_api_only(config, listening.api)
     elif workers == 1:
         try:
             runner.serve_with_api(
-                config, settings, database, host, edge_port, application.state.notifier
+                config, settings, database, listening, application.state.notifier
             )
         except ConfigError as err:
             fail(f"bad configuration: {err}")
-        except OSError as err:
-            fail(f"the edge cannot listen on {host}:{edge_port}: {err.strerror}")
     else:
-        runner.serve_workers_with_edge(config, settings, database, host, edge_port)
+        runner.serve_workers_with_edge(config, settings, database, listening)
+
+
+def _listening_or_exit(host: str, port: int, what: str) -> socket.socket:
+    from forge import serving
+
+    try:
+        return serving.listen(host, port)
+    except OSError as err:
+        fail(f"{what} cannot listen on {host}:{port}: {err.strerror or err}")
 
 
 edge_app = typer.Typer(
@@ -183,14 +196,14 @@ edge_app = typer.Typer(
 app.add_typer(edge_app, name="edge")
 
 
-def _serve_api_only(config: uvicorn.Config) -> None:
+def _serve_api_only(config: uvicorn.Config, listening: socket.socket) -> None:
     import uvicorn as server
     from uvicorn.supervisors import Multiprocess
 
     if config.workers == 1:
-        server.Server(config).run()
+        server.Server(config).run(sockets=[listening])
         return
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    Multiprocess(config, sockets=[listening]).run()
 
 
 @edge_app.callback()
