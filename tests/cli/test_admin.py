@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 from typer.testing import Result
 
-from forge.tenancy.models import Team
+from forge.db import Database
+from forge.tenancy.models import Client, Membership, Team
 from tests.assertions import assert_error, data_of
 from tests.cli.conftest import Forge
 from tests.factories import World, bearer
@@ -38,6 +40,28 @@ def assert_one_line_failure(result: Result, *words: str) -> None:
 
 def test_clients_create_refuses_a_bad_role(forge: Forge, team: Team) -> None:
     assert_one_line_failure(forge(*new_client(team.id, "a@x.io", "superuser")), "role")
+
+
+@pytest.mark.parametrize(
+    "email", ["notanemail", "a@localhost", "a b@x.io", "a@127.0.0.1", "@x.io", "a@x.io\n", ""]
+)
+def test_clients_create_refuses_what_is_not_an_email_address(
+    forge: Forge, team: Team, database: Database, email: str
+) -> None:
+    result = forge(*new_client(team.id, email, "member"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"forge: validation_error: email {email!r} is not an email")
+    assert_one_line_failure(result)
+    with database.session() as session:
+        assert session.scalars(select(Client)).all() == []
+        assert session.scalars(select(Membership)).all() == []
+
+
+def test_clients_create_stores_the_domain_lower_cased(forge: Forge, team: Team) -> None:
+    out = forge.json(*new_client(team.id, "Ada.L@Example.COM", "member"))
+    assert out["email"] == "Ada.L@example.com"
+    again = forge(*new_client(team.id, "Ada.L@example.com", "viewer"))
+    assert_one_line_failure(again, "conflict", "Ada.L@example.com")
 
 
 def test_clients_create_refuses_an_unknown_team(forge: Forge) -> None:

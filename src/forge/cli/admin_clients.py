@@ -32,7 +32,7 @@ def clients_create(
             "created_at": rfc3339(client.created_at),
         }
     emit_json(out) if as_json else console.print(
-        f"client {out['id']} ({email}) is {role} of {team}"
+        f"client {out['id']} ({out['email']}) is {role} of {team}"
     )
 
 
