@@ -113,7 +113,7 @@ def _purge_loop(api_port: int, database_url: str, env_id: str, purges: int) -> l
             owner=service.KeyOwner(team_id=env.site.team_id, client_id=None),
             mode="test",
             name="bench",
-            scopes=sorted(scopes.ALL_SCOPES),
+            scopes=sorted(scopes.TEAM_PRINCIPAL_RIGHTS),
             created_by=None,
         )
         site_id = env.site_id

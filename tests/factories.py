@@ -98,13 +98,19 @@ class World:
                 owner=keys.KeyOwner(team_id=team.id, client_id=client.id if client else None),
                 mode=mode,
                 name=unique("key"),
-                scopes=sorted(catalogue.ALL_SCOPES) if scopes is None else scopes,
+                scopes=self.every_usable_scope(client) if scopes is None else scopes,
                 created_by=None,
                 ttl=ttl,
                 resource=resource,
                 ip_allowlist=ip_allowlist,
             )
             return Key(id=minted.key.id, secret=minted.secret, prefix=minted.prefix)
+
+    @staticmethod
+    def every_usable_scope(client: Client | None) -> list[str]:
+        """Every scope a personal key may hold, or a service token (no owner-only ones)."""
+        usable = catalogue.ALL_SCOPES if client else catalogue.TEAM_PRINCIPAL_RIGHTS
+        return sorted(usable)
 
     def owner_key(self, team: Team | None = None, **options: object) -> Key:
         team = team or self.team()

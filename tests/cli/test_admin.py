@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from typer.testing import Result
 
 from forge.db import Database
+from forge.keys.models import ApiKey
 from forge.tenancy.models import Client, Membership, Team
 from tests.assertions import assert_error, data_of
 from tests.cli.conftest import Forge
@@ -151,6 +152,20 @@ def test_a_team_owner_mints_a_service_token_that_acts_as_the_team(
         "sites:read",
         "teams:read",
     ]
+
+
+@pytest.mark.parametrize("scopes", ["sites:read,secrets:set-value", "full-access"])
+def test_a_service_token_is_never_minted_with_a_scope_it_can_never_use(
+    forge: Forge, team: Team, database: Database, scopes: str
+) -> None:
+    result = forge(*new_key(team.id, scopes))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "forge: validation_error: scopes: a service token acts as its team and can never use "
+        "secrets:set-value (setting secret values stays with people's keys).\n"
+    )
+    with database.session() as session:
+        assert session.scalars(select(ApiKey)).all() == []
 
 
 def test_a_preset_expands(forge: Forge, team: Team) -> None:
