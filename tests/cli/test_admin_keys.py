@@ -56,7 +56,7 @@ def test_list_and_show_never_print_a_secret(run, world: World) -> None:  # type:
     assert shown["prefix"] == key.prefix + "…"
     assert shown["secrets"][0]["status"] == "current"
     code, out, _ = run("list", "--team", team.id)  # a table for people, folded to the terminal
-    assert code == 0 and "live" in out and key.secret not in out
+    assert code == 0 and "active" in out and key.secret not in out
 
 
 def test_roll_prints_the_new_secret_once_and_keeps_the_old_in_grace(
@@ -79,11 +79,14 @@ def test_roll_prints_the_new_secret_once_and_keeps_the_old_in_grace(
 def test_revoke_then_list_revoked(run, world: World, api: TestClient) -> None:  # type: ignore[no-untyped-def]
     team = world.team()
     key = world.owner_key(team)
+    live_mode = world.owner_key(team, mode="live")  # not revoked: --active whatever its mode
     assert run("revoke", key.id)[0] == 0
     assert api.get("/v1/api-keys/self", headers=key.headers).status_code == 401
     code, out, _ = run("list", "--team", team.id, "--revoked", "--json")
     assert [k["id"] for k in json.loads(out)] == [key.id]
-    code, out, _ = run("list", "--team", team.id, "--live", "--json")
-    assert json.loads(out) == []
+    code, out, _ = run("list", "--team", team.id, "--active", "--json")
+    assert [k["id"] for k in json.loads(out)] == [live_mode.id]
+    code, _out, err = run("list", "--team", team.id, "--live")
+    assert code == 2 and "No such option: --live" in err, "--live is a mode, not a filter"
     code, _out, err = run("roll", key.id)
     assert code == 2 and "conflict" in err

@@ -85,7 +85,9 @@ def _key_json(key: ApiKey, secrets: list[KeySecret]) -> dict[str, Any]:
 def keys_list(
     team: Annotated[str, typer.Option("--team", help="Team id")],
     revoked: Annotated[
-        bool | None, typer.Option("--revoked/--live", help="Only revoked / only unrevoked")
+        bool | None,
+        # Not --live: "live" is a mode (`--mode live`); this filter is about revocation.
+        typer.Option("--revoked/--active", help="Only revoked keys / only keys not revoked"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -101,7 +103,7 @@ def keys_list(
     for column in ("id", "prefix", "name", "owner", "mode", "expires", "state"):
         table.add_column(column, overflow="fold")
     for k in out:
-        state = "revoked" if k["revoked_at"] else "live"
+        state = "revoked" if k["revoked_at"] else "active"
         table.add_row(
             k["id"], k["prefix"], k["name"], k["owner"]["type"], k["mode"], k["expires_at"], state
         )
