@@ -85,6 +85,15 @@ def test_clients_create_json(forge: Forge, team: Team) -> None:
     )
 
 
+def test_clients_create_says_so_on_one_line_however_long(forge: Forge, team: Team) -> None:
+    """Not a terminal: no width to break the line at (Rich's 80 would split it between ids)."""
+    email = "someone.with.a.long.address@subdomain.example.com"
+    result = forge(*new_client(team.id, email, "member"))
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert re.fullmatch(rf"client cli_[0-9A-Z]{{26}} \({email}\) is member of {team.id}", line)
+
+
 def test_clients_deactivate_refuses_an_unknown_client(forge: Forge) -> None:
     assert_one_line_failure(forge("admin", "clients", "deactivate", NO_CLIENT), "not_found")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from forge.cli.main import app as cli
 from forge.db import Database
 from tests.factories import World
 from tests.keys.helpers import bearer
+from tests.processes import DEADLINE, FORGE, forge_env
 
 
 @pytest.fixture
@@ -90,3 +92,38 @@ def test_revoke_then_list_revoked(run, world: World, api: TestClient) -> None:  
     assert code == 2 and "No such option: --live" in err, "--live is a mode, not a filter"
     code, _out, err = run("roll", key.id)
     assert code == 2 and "conflict" in err
+
+
+def test_list_keeps_every_row_on_one_line_when_piped_narrow(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    """Piped, with $COLUMNS far narrower than a row (Rich laid the table out in 80 columns, or
+    $COLUMNS, and folded ids across lines): each key is one line holding its whole id, prefix
+    and expiry."""
+    team = world.team()
+    minted = [world.owner_key(team), world.service_token(team)]
+    done = subprocess.run(
+        [FORGE, "admin", "keys", "list", "--team", team.id],
+        env=forge_env(database_url, tmp_path / "data", COLUMNS="40"),
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=True,
+    )
+    listed = {k["id"]: k for k in json.loads(_list_json(team.id, database_url, tmp_path))}
+    for key in minted:
+        (line,) = [x for x in done.stdout.splitlines() if key.id in x]
+        shown = listed[key.id]
+        assert shown["prefix"] in line and shown["name"] in line and shown["expires_at"] in line
+        assert line.rstrip().endswith("active │")
+
+
+def _list_json(team_id: str, database_url: str, tmp_path: Path) -> str:
+    return subprocess.run(
+        [FORGE, "admin", "keys", "list", "--team", team_id, "--json"],
+        env=forge_env(database_url, tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=True,
+    ).stdout

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 
-from forge.cli.output import console, emit_json, fail, operator_database
+from forge.cli.output import console, emit_json, emit_table, fail, operator_database
 from forge.clock import rfc3339, utcnow
 from forge.keys import presenters, rolling
 from forge.keys import scopes as catalogue
@@ -66,7 +65,7 @@ def keys_create(
         emit_json(out)
     else:
         console.print(f"key {out['id']} minted; its secret (shown once):")
-        console.print(out["secret"], markup=False, highlight=False)
+        console.print(out["secret"])
 
 
 @keys_app.command("revoke")
@@ -99,15 +98,22 @@ def keys_list(
     if as_json:
         emit_json(out)
         return
-    table = Table()
-    for column in ("id", "prefix", "name", "owner", "mode", "expires", "state"):
-        table.add_column(column, overflow="fold")
-    for k in out:
-        state = "revoked" if k["revoked_at"] else "active"
-        table.add_row(
-            k["id"], k["prefix"], k["name"], k["owner"]["type"], k["mode"], k["expires_at"], state
-        )
-    console.print(table)
+    emit_table(
+        ("id", "prefix", "name", "owner", "mode", "expires", "state"),
+        (
+            (
+                k["id"],
+                k["prefix"],
+                k["name"],
+                k["owner"]["type"],
+                k["mode"],
+                k["expires_at"],
+                "revoked" if k["revoked_at"] else "active",
+            )
+            for k in out
+        ),
+        whole={"id", "prefix", "owner", "mode", "expires", "state"},
+    )
 
 
 @keys_app.command("show")
@@ -146,4 +152,4 @@ def keys_roll(
             f"key {key_id} rolled; {out['previous_prefix']} works until "
             f"{out['previous_expires_at']}. The new secret (shown once):"
         )
-        console.print(out["secret"], markup=False, highlight=False)
+        console.print(out["secret"])

@@ -78,7 +78,7 @@ def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     )
     if result.secret:
         console.print("first API key (shown once — store it now):")
-        console.print(result.secret, markup=False, highlight=False)
+        console.print(result.secret)
     else:
         console.print(
             f"first key {result.key.id} ({result.prefix}…) was shown when it was "
@@ -171,9 +171,7 @@ def serve(
         _serve_api_only(config, listening.api)
     elif workers == 1:
         try:
-            runner.serve_with_api(
-                config, settings, database, listening, application.state.notifier
-            )
+            runner.serve_with_api(config, settings, database, listening, application.state.notifier)
         except ConfigError as err:
             fail(f"bad configuration: {err}")
     else:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, NoReturn
 
 import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
@@ -17,7 +19,33 @@ from forge.db import Database
 from forge.errors import ForgeError
 from forge.secrets import masterkey
 
-console = Console()
+# Values are printed as they are (a name holding `[red]` is data, not markup), and a line is
+# never broken to a width: an id in it stays whole, on one line, to be copied.
+_PLAIN: dict[str, Any] = {"markup": False, "highlight": False, "emoji": False, "soft_wrap": True}
+console = Console(**_PLAIN)
+
+
+def emit_table(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], whole: Collection[str]
+) -> None:
+    """A table for people. The columns in `whole` (ids, prefixes, times) are never wrapped nor
+    cut; on a terminal the others fold to fit its width. Piped or redirected there is no width
+    to fit (Rich would assume 80 columns, or $COLUMNS, and wrap ids across lines): the table
+    is as wide as its widest row."""
+    table = Table()
+    for column in columns:
+        if column in whole:
+            table.add_column(column, no_wrap=True, overflow="ignore")
+        else:
+            table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    if console.is_terminal:
+        console.print(table)
+        return
+    unbounded = console.options.update(max_width=sys.maxsize)
+    natural = console.measure(table, options=unbounded).maximum
+    Console(width=natural, **_PLAIN).print(table)  # Console.print caps a width at its own
 
 
 def emit_json(payload: Any) -> None:
