@@ -15,7 +15,9 @@ from forge.keys import service as keys
 from forge.keys.models import ApiKey, KeySecret
 from forge.keys.schemas import KeyRoll
 
-keys_app = typer.Typer(help="API keys and service tokens.", no_args_is_help=True)
+keys_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, add_completion=False
+)  # help: forge.cli.registry
 
 
 @keys_app.command("create")

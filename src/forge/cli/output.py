@@ -11,12 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
-from typer.core import TyperGroup
 
 from forge.config import ConfigError, Settings, load_settings
 from forge.crypto.keyring import Keyring
 from forge.db import Database
-from forge.errors import ForgeError
 from forge.secrets import masterkey
 
 # Values are printed as they are (a name holding `[red]` is data, not markup), and a line is
@@ -89,16 +87,3 @@ def operator_keyring() -> tuple[Keyring, Database]:
         return masterkey.open_keyring(settings, database), database
     except ConfigError as err:
         fail(f"bad configuration: {err}")
-
-
-class OperatorCommands(TyperGroup):
-    """The root command group of `forge`. A domain error from any command below it (a key or
-    team that does not exist, a name taken) ends the run here, as one line naming its code
-    (`forge: not_found: No API key 'key_…'.`) and exit code 2: the commands call the services
-    and leave the failure to this one place."""
-
-    def invoke(self, ctx: Any) -> Any:  # Any: the Context of the click that typer vendors
-        try:
-            return super().invoke(ctx)
-        except ForgeError as err:
-            fail(f"{err.code}: {err.message}")
