@@ -20,6 +20,7 @@ from forge.cli.registry import Entry
 def build(entry: Entry) -> Any:
     """The click command of one entry (this imports its module); its help is the entry's."""
     target = getattr(importlib.import_module(entry.module), entry.attribute)
+    command: Any
     if isinstance(target, typer.Typer):
         # A group even with one command (`forge admin deployments env`), as add_typer made it.
         command = typer.main.get_group(target)
