@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
-from forge.cli.output import console, emit_json, emit_table, fail, operator_database
+from forge.cli.output import (
+    console,
+    emit_json,
+    emit_table,
+    fail,
+    mode_or_exit,
+    operator_database,
+    request_body,
+)
 from forge.clock import rfc3339, utcnow
 from forge.keys import presenters, rolling
 from forge.keys import scopes as catalogue
@@ -32,8 +39,7 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Mint a key; its secret is printed once."""
-    if mode not in ("test", "live"):
-        fail("--mode must be test or live")
+    mode_or_exit(mode)
     requested: list[str] | str = (
         scopes
         if "," not in scopes and ":" not in scopes
@@ -134,10 +140,7 @@ def keys_roll(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Roll a key to a new secret (printed once); the old one lives for --grace."""
-    try:
-        body = KeyRoll.model_validate({"grace": grace})
-    except ValidationError as err:
-        fail(f"--grace: {err.errors()[0]['msg']}")
+    body = request_body(KeyRoll, grace=grace)
     with operator_database().session() as session:
         rolled = rolling.roll_as_operator(session, key_id, body.grace)
         out = {

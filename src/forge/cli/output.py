@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from forge.config import ConfigError, Settings, load_settings
 from forge.crypto.keyring import Keyring
 from forge.db import Database
+from forge.errors import ValidationFailed
 from forge.secrets import masterkey
 
 # Values are printed as they are (a name holding `[red]` is data, not markup), and a line is
@@ -53,6 +55,29 @@ def emit_json(payload: Any) -> None:
 def fail(message: str) -> NoReturn:
     sys.stderr.write(f"forge: {message}\n")
     raise typer.Exit(code=2)
+
+
+Body = TypeVar("Body", bound=BaseModel)
+MODES = ("test", "live")
+
+
+def request_body(schema: type[Body], **options: Any) -> Body:
+    """The options validated by the API's own request schema (the same rules as the route),
+    options not given left out; the first fault names its option (`--slug: …`)."""
+    try:
+        return schema.model_validate({k: v for k, v in options.items() if v is not None})
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        raise ValidationFailed(
+            f"--{field.replace('_', '-')}: {first['msg']}", param=field or None
+        ) from None
+
+
+def mode_or_exit(mode: str) -> str:
+    if mode not in MODES:
+        fail("--mode must be test or live")
+    return mode
 
 
 def settings_or_exit() -> Settings:

@@ -72,6 +72,9 @@ ROOT = _index(
 )
 
 ADMIN = _index(
+    Entry("teams", "forge.cli.admin_teams", "teams_app", "Teams: create."),
+    Entry("projects", "forge.cli.admin_teams", "projects_app", "A team's projects: create."),
+    Entry("sites", "forge.cli.admin_sites", "sites_app", "A team's sites: create."),
     Entry("clients", "forge.cli.admin_clients", "clients", "People in teams."),
     Entry("keys", "forge.cli.admin_keys", "keys_app", "API keys and service tokens."),
     Entry(

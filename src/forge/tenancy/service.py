@@ -12,7 +12,7 @@ from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from forge.keys.scopes import ROLES, VALUE_SETTER_ROLES
 from forge.principal import Principal
 from forge.tenancy.models import Client, Membership, Project, Team
-from forge.tenancy.schemas import ProjectCreate
+from forge.tenancy.schemas import ProjectCreate, TeamCreate
 
 DEFAULT_PROJECT_SLUG = "default"
 
@@ -39,9 +39,9 @@ def set_secret_value_roles(principal: Principal, team: Team, roles: list[str]) -
     return team
 
 
-def create_team(session: Session, slug: str, name: str) -> Team:
-    team = Team(slug=slug, name=name)
-    with unique_guard(session, f"A team with slug {slug!r} already exists.", "slug"):
+def create_team(session: Session, body: TeamCreate) -> Team:
+    team = Team(slug=body.slug, name=body.name or body.slug)
+    with unique_guard(session, f"A team with slug {body.slug!r} already exists.", "slug"):
         session.add(team)
     return team
 
