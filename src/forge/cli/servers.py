@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
+def _serving_database(settings: Settings) -> Database:
+    """The database, its schema brought up to date on embedded SQLite (one process owns it);
+    elsewhere it must be current already (`forge migrate` runs once per release)."""
+    database = database_or_exit(settings)
+    if settings.is_sqlite:
+        migrations.upgrade(database)
+    elif not migrations.is_current(database):
+        fail("the database schema is not at the newest revision; run `forge migrate` first")
+    return database
+
+
 def _app_or_exit(settings: Settings, database: Database) -> FastAPI:
     from forge.app import create_app
 
@@ -84,11 +95,7 @@ def serve(
         _listening_or_exit(host, port, "the API"),
         None if no_edge else _listening_or_exit(host, edge_port, "the edge"),
     )
-    database = database_or_exit(settings)
-    if settings.is_sqlite:
-        migrations.upgrade(database)
-    elif not migrations.is_current(database):
-        fail("the database schema is not at the newest revision; run `forge migrate` first")
+    database = _serving_database(settings)
     logs.configure()
     if no_worker:
         # --workers processes build their settings from the environment.
@@ -163,11 +170,7 @@ def edge(
     if (cache == "varnish") != (varnish is not None):
         fail("--cache varnish and --varnish URL go together")
     settings = settings_or_exit()
-    database = database_or_exit(settings)
-    if settings.is_sqlite:
-        migrations.upgrade(database)
-    elif not migrations.is_current(database):
-        fail("the database schema is not at the newest revision; run `forge migrate` first")
+    database = _serving_database(settings)
     logs.configure()
     try:
         uvloop.run(runner.serve_forever(settings, database, host, port, varnish))
