@@ -74,13 +74,14 @@ def hosted_data_dir(origin_url: str, database_url: str | None = None) -> tuple[s
     from forge.db import Database
     from forge.sites.models import Environment, EnvironmentHostname, Site
     from forge.tenancy import service as tenancy
+    from forge.tenancy.schemas import TeamCreate
 
     data_dir = tempfile.mkdtemp(prefix="forge-edge-bench-")
     url = database_url or f"sqlite:///{data_dir}/forge.db"
     database = Database(url)
     migrate.upgrade(database)
     with database.session() as session:
-        team = tenancy.create_team(session, f"bench-{os.getpid()}", "Bench")
+        team = tenancy.create_team(session, TeamCreate(slug=f"bench-{os.getpid()}", name="Bench"))
         project = tenancy.default_project(session, team.id)
         site = Site(team_id=team.id, project_id=project.id, slug="bench", name="Bench", mode="test")
         session.add(site)
@@ -110,7 +111,7 @@ def bench_key(database_url: str, env_id: str) -> tuple[dict[str, str], str]:
             owner=service.KeyOwner(team_id=env.site.team_id, client_id=None),
             mode="test",
             name="bench",
-            scopes=sorted(scopes.ALL_SCOPES),
+            scopes=sorted(scopes.TEAM_PRINCIPAL_RIGHTS),
             created_by=None,
         )
         site_id = env.site_id

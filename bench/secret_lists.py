@@ -33,6 +33,7 @@ from forge.secrets.models import Secret, SecretVersion
 from forge.secrets.values import seal_version
 from forge.sites.models import Environment, Site
 from forge.tenancy import service as tenancy
+from forge.tenancy.schemas import TeamCreate
 
 ROUNDS = 50
 ROTATION_VERSIONS = 100_000
@@ -140,7 +141,7 @@ def main() -> int:
         app = create_app(settings.model_copy(), database)
         keyring: Keyring = app.state.keyring
         with database.session() as session:
-            team = tenancy.create_team(session, "bench", "Bench")
+            team = tenancy.create_team(session, TeamCreate(slug="bench", name="Bench"))
             client = tenancy.create_client(session, team.id, "b@example.com", "owner")
             project = tenancy.default_project(session, team.id)
             site = Site(team_id=team.id, project_id=project.id, slug="s", name="S", mode="test")

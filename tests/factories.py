@@ -13,11 +13,11 @@ from forge.cache.models import CachePurge, Edge, EdgePurgeResult
 from forge.cache.schemas import CacheUpdate
 from forge.clock import utcnow
 from forge.db import Database
-from forge.keys import durations, tokens
+from forge.keys import durations
 from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
-from forge.keys.principal import resolve
+from forge.keys.principal import operator_in, resolve
 from forge.notify import LocalHub
 from forge.principal import Principal
 from forge.sites import service as sites
@@ -25,33 +25,13 @@ from forge.sites.models import Environment, Site
 from forge.sites.schemas import EnvironmentCreate, SiteCreate
 from forge.tenancy import service as tenancy
 from forge.tenancy.models import Client, Membership, Project, Team
-from forge.tenancy.schemas import ProjectCreate
+from forge.tenancy.schemas import ProjectCreate, TeamCreate
 
 _counter = itertools.count(1)
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{next(_counter)}"
-
-
-def acting_as(team_id: str, mode: str) -> Principal:
-    """The team itself, with every right and no pin: what the factories make things as (no
-    key behind it, so it adds none to the team's keys)."""
-    return Principal(
-        key_id="key_factory",
-        secret_id="ks_factory",
-        key_prefix="mfs_test_fact",
-        family=tokens.FAMILY_SERVICE,
-        mode=mode,
-        team_id=team_id,
-        client_id=None,
-        role=None,
-        scopes=catalogue.ALL_SCOPES,
-        rights=catalogue.ALL_SCOPES,
-        constraint=None,
-        ip_allowlist=(),
-        expires_at=utcnow() + timedelta(days=1),
-    )
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -75,7 +55,9 @@ class World:
 
     def team(self, slug: str | None = None) -> Team:
         with self.database.session() as session:
-            return tenancy.create_team(session, slug or unique("team"), "Team")
+            return tenancy.create_team(
+                session, TeamCreate(slug=slug or unique("team"), name="Team")
+            )
 
     def member(self, team: Team, role: str = "owner") -> Client:
         with self.database.session() as session:
@@ -98,13 +80,19 @@ class World:
                 owner=keys.KeyOwner(team_id=team.id, client_id=client.id if client else None),
                 mode=mode,
                 name=unique("key"),
-                scopes=sorted(catalogue.ALL_SCOPES) if scopes is None else scopes,
+                scopes=self.every_usable_scope(client) if scopes is None else scopes,
                 created_by=None,
                 ttl=ttl,
                 resource=resource,
                 ip_allowlist=ip_allowlist,
             )
             return Key(id=minted.key.id, secret=minted.secret, prefix=minted.prefix)
+
+    @staticmethod
+    def every_usable_scope(client: Client | None) -> list[str]:
+        """Every scope a personal key may hold, or a service token (no owner-only ones)."""
+        usable = catalogue.ALL_SCOPES if client else catalogue.TEAM_PRINCIPAL_RIGHTS
+        return sorted(usable)
 
     def owner_key(self, team: Team | None = None, **options: object) -> Key:
         team = team or self.team()
@@ -120,7 +108,7 @@ class World:
     def site(self, team: Team, *, mode: str = "test", slug: str | None = None) -> Site:
         with self.database.session() as session:
             body = SiteCreate(slug=slug or unique("site"), name="Site")
-            return sites.create_site(session, acting_as(team.id, mode), body)
+            return sites.create_site(session, operator_in(team.id, mode), body)
 
     def environment(
         self,
@@ -137,7 +125,7 @@ class World:
             hostnames=list(hostnames),
         )
         with self.database.session() as session:
-            principal = acting_as(site.team_id, site.mode)
+            principal = operator_in(site.team_id, site.mode)
             return sites.create_environment(session, principal, site, body)
 
     def hosted_environment(
@@ -165,7 +153,7 @@ class World:
         with self.database.session() as session:
             env = session.get_one(Environment, env.id)
             if changes:
-                principal = acting_as(site.team_id, site.mode)
+                principal = operator_in(site.team_id, site.mode)
                 cache.update_config(session, LocalHub(), principal, env, CacheUpdate(**changes))
             return env
 
@@ -175,7 +163,7 @@ class World:
         chosen = {"type": "all", "mode": "hard", **selector}
         with self.database.session() as session:
             env = session.get_one(Environment, env.id)
-            principal = acting_as(env.site.team_id, env.mode)
+            principal = operator_in(env.site.team_id, env.mode)
             job = cache.request_purge(session, LocalHub(), principal, env, chosen, dry_run)
             return session.scalars(select(CachePurge.seq).where(CachePurge.job_id == job.id)).one()
 
@@ -187,7 +175,7 @@ class World:
         """A project besides the team's default one."""
         with self.database.session() as session:
             body = ProjectCreate(slug=slug or unique("proj"), name="Project")
-            return tenancy.create_project(session, acting_as(team.id, "test"), body)
+            return tenancy.create_project(session, operator_in(team.id, "test"), body)
 
     def set_role(self, team: Team, client: Client, role: str) -> None:
         """Change a member's role in place, the way an admin would (no service changes roles

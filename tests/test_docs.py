@@ -44,3 +44,59 @@ def test_the_docs_name_no_internal_document() -> None:
     ]
     found = {page.name: internal.findall(page.read_text()) for page in pages}
     assert {name: hits for name, hits in found.items() if hits} == {}
+
+
+README = DOCS.parent / "README.md"
+# The one value a reader puts in (the key `make run` printed), and an example secret value.
+PLACEHOLDERS = {"FORGE_TOKEN=mfk_test_…", '"sk_test_51N…"', '\'{ "value": "sk_test_51N…" }\''}
+
+
+def _shell_words(script: str) -> tuple[str, list[str]]:
+    """A shell script's text outside quotes (comments dropped) and its words, each with its
+    quotes (a quoted string spanning lines is one word)."""
+    unquoted, words, word = [], [], ""
+    quote, i = "", 0
+    while i < len(script):
+        c = script[i]
+        if quote:
+            word += c
+            if c == "\\" and quote == '"':
+                word += script[i + 1]
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c == "#" and not word:
+            i = script.find("\n", i)
+            i = len(script) if i < 0 else i
+            continue
+        elif c in "'\"":
+            quote, word = c, word + c
+        elif c.isspace():
+            words, word = [*words, word] if word else words, ""
+            unquoted.append(c)
+        else:
+            word += c
+            unquoted.append(c)
+        i += 1
+    return "".join(unquoted), [*words, word] if word else words
+
+
+def _readme_scripts() -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", README.read_text(), re.DOTALL)
+
+
+def test_the_readme_quotes_every_url_with_a_query() -> None:
+    """Unquoted, `?` is a glob: zsh stops at "no matches found", bash may expand it."""
+    for script in _readme_scripts():
+        unquoted, _ = _shell_words(script)
+        assert "?" not in unquoted, [w for w in _shell_words(script)[1] if "?" in w]
+
+
+def test_the_readme_runs_on_what_earlier_steps_captured_not_on_sample_values() -> None:
+    """Every id, prefix or key a step uses comes from a variable an earlier step set: no
+    `key_…`, `job_…` or `mfk_test_b1c4` left for the reader to guess."""
+    for script in _readme_scripts():
+        _, words = _shell_words(script)
+        samples = [w for w in words if "…" in w and w not in PLACEHOLDERS]
+        assert samples == [], samples
+        assert "b1c4" not in " ".join(words)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
+from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.config import Config
@@ -169,6 +171,36 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.transport.write_eof()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+BACKLOG = 2048  # uvicorn's own default
+
+
+@dataclass(frozen=True)
+class Listening:
+    """The sockets of `forge serve`, bound and listening before it starts anything or says it
+    listens: a busy address ends the run at once, naming it (uvicorn binds only once the app,
+    the worker and the edge are up, after "listening" was printed)."""
+
+    host: str
+    api: socket.socket
+    edge: socket.socket | None  # None: no edge beside the API (--no-edge)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host:port`, inheritable by `--workers` processes; OSError when
+    the address is taken or cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def uvicorn_options(host: str, port: int, workers: int, settings: Settings) -> dict[str, Any]:

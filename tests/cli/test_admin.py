@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 from typer.testing import Result
 
-from forge.tenancy.models import Team
+from forge.db import Database
+from forge.keys.models import ApiKey
+from forge.tenancy.models import Client, Membership, Team
 from tests.assertions import assert_error, data_of
 from tests.cli.conftest import Forge
 from tests.factories import World, bearer
@@ -40,6 +43,28 @@ def test_clients_create_refuses_a_bad_role(forge: Forge, team: Team) -> None:
     assert_one_line_failure(forge(*new_client(team.id, "a@x.io", "superuser")), "role")
 
 
+@pytest.mark.parametrize(
+    "email", ["notanemail", "a@localhost", "a b@x.io", "a@127.0.0.1", "@x.io", "a@x.io\n", ""]
+)
+def test_clients_create_refuses_what_is_not_an_email_address(
+    forge: Forge, team: Team, database: Database, email: str
+) -> None:
+    result = forge(*new_client(team.id, email, "member"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"forge: validation_error: email {email!r} is not an email")
+    assert_one_line_failure(result)
+    with database.session() as session:
+        assert session.scalars(select(Client)).all() == []
+        assert session.scalars(select(Membership)).all() == []
+
+
+def test_clients_create_stores_the_domain_lower_cased(forge: Forge, team: Team) -> None:
+    out = forge.json(*new_client(team.id, "Ada.L@Example.COM", "member"))
+    assert out["email"] == "Ada.L@example.com"
+    again = forge(*new_client(team.id, "Ada.L@example.com", "viewer"))
+    assert_one_line_failure(again, "conflict", "Ada.L@example.com")
+
+
 def test_clients_create_refuses_an_unknown_team(forge: Forge) -> None:
     assert_one_line_failure(forge(*new_client(NO_TEAM, "a@x.io", "member")), "not_found")
 
@@ -58,6 +83,15 @@ def test_clients_create_json(forge: Forge, team: Team) -> None:
         "member",
         True,
     )
+
+
+def test_clients_create_says_so_on_one_line_however_long(forge: Forge, team: Team) -> None:
+    """Not a terminal: no width to break the line at (Rich's 80 would split it between ids)."""
+    email = "someone.with.a.long.address@subdomain.example.com"
+    result = forge(*new_client(team.id, email, "member"))
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert re.fullmatch(rf"client cli_[0-9A-Z]{{26}} \({email}\) is member of {team.id}", line)
 
 
 def test_clients_deactivate_refuses_an_unknown_client(forge: Forge) -> None:
@@ -127,6 +161,20 @@ def test_a_team_owner_mints_a_service_token_that_acts_as_the_team(
         "sites:read",
         "teams:read",
     ]
+
+
+@pytest.mark.parametrize("scopes", ["sites:read,secrets:set-value", "full-access"])
+def test_a_service_token_is_never_minted_with_a_scope_it_can_never_use(
+    forge: Forge, team: Team, database: Database, scopes: str
+) -> None:
+    result = forge(*new_key(team.id, scopes))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "forge: validation_error: scopes: a service token acts as its team and can never use "
+        "secrets:set-value (setting secret values stays with people's keys).\n"
+    )
+    with database.session() as session:
+        assert session.scalars(select(ApiKey)).all() == []
 
 
 def test_a_preset_expands(forge: Forge, team: Team) -> None:

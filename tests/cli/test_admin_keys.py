@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from forge.cli.main import app as cli
 from forge.db import Database
 from tests.factories import World
 from tests.keys.helpers import bearer
+from tests.processes import DEADLINE, FORGE, forge_env
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def test_list_and_show_never_print_a_secret(run, world: World) -> None:  # type:
     assert shown["prefix"] == key.prefix + "…"
     assert shown["secrets"][0]["status"] == "current"
     code, out, _ = run("list", "--team", team.id)  # a table for people, folded to the terminal
-    assert code == 0 and "live" in out and key.secret not in out
+    assert code == 0 and "active" in out and key.secret not in out
 
 
 def test_roll_prints_the_new_secret_once_and_keeps_the_old_in_grace(
@@ -79,11 +81,49 @@ def test_roll_prints_the_new_secret_once_and_keeps_the_old_in_grace(
 def test_revoke_then_list_revoked(run, world: World, api: TestClient) -> None:  # type: ignore[no-untyped-def]
     team = world.team()
     key = world.owner_key(team)
+    live_mode = world.owner_key(team, mode="live")  # not revoked: --active whatever its mode
     assert run("revoke", key.id)[0] == 0
     assert api.get("/v1/api-keys/self", headers=key.headers).status_code == 401
     code, out, _ = run("list", "--team", team.id, "--revoked", "--json")
     assert [k["id"] for k in json.loads(out)] == [key.id]
-    code, out, _ = run("list", "--team", team.id, "--live", "--json")
-    assert json.loads(out) == []
+    code, out, _ = run("list", "--team", team.id, "--active", "--json")
+    assert [k["id"] for k in json.loads(out)] == [live_mode.id]
+    code, _out, err = run("list", "--team", team.id, "--live")
+    assert code == 2 and "No such option: --live" in err, "--live is a mode, not a filter"
     code, _out, err = run("roll", key.id)
     assert code == 2 and "conflict" in err
+
+
+def test_list_keeps_every_row_on_one_line_when_piped_narrow(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    """Piped, with $COLUMNS far narrower than a row (Rich laid the table out in 80 columns, or
+    $COLUMNS, and folded ids across lines): each key is one line holding its whole id, prefix
+    and expiry."""
+    team = world.team()
+    minted = [world.owner_key(team), world.service_token(team)]
+    done = subprocess.run(
+        [FORGE, "admin", "keys", "list", "--team", team.id],
+        env=forge_env(database_url, tmp_path / "data", COLUMNS="40"),
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=True,
+    )
+    listed = {k["id"]: k for k in json.loads(_list_json(team.id, database_url, tmp_path))}
+    for key in minted:
+        (line,) = [x for x in done.stdout.splitlines() if key.id in x]
+        shown = listed[key.id]
+        assert shown["prefix"] in line and shown["name"] in line and shown["expires_at"] in line
+        assert line.rstrip().endswith("active │")
+
+
+def _list_json(team_id: str, database_url: str, tmp_path: Path) -> str:
+    return subprocess.run(
+        [FORGE, "admin", "keys", "list", "--team", team_id, "--json"],
+        env=forge_env(database_url, tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=True,
+    ).stdout

@@ -13,6 +13,7 @@ from forge.db import Database
 from forge.keys import scopes as catalogue
 from forge.keys import tokens
 from forge.keys.models import ApiKey, KeySecret
+from tests.assertions import assert_error
 from tests.factories import World
 from tests.keys.helpers import SEED_SCOPES, bearer, create, created, error
 
@@ -210,10 +211,42 @@ def test_a_service_token_cannot_mint_keys(api: TestClient, world: World) -> None
         assert error(response)["param"] == "owner"
 
 
-def test_a_service_token_never_gets_owner_only_scopes(api: TestClient, world: World) -> None:
-    response = create(api, world.owner_key(), owner="team", scopes=["secrets:set-value"])
-    assert response.status_code == 403
-    assert error(response)["exceeding_scopes"] == ["secrets:set-value"]
+UNUSABLE = (
+    "scopes: a service token acts as its team and can never use secrets:set-value "
+    "(setting secret values stays with people's keys)."
+)
+
+
+@pytest.mark.parametrize("scopes", [["sites:read", "secrets:set-value"], "full-access"])
+def test_a_service_token_is_never_minted_with_a_scope_it_can_never_use(
+    api: TestClient, world: World, database: Database, scopes: list[str] | str
+) -> None:
+    team = world.team()
+    owner = world.owner_key(team)
+    response = create(api, owner, owner="team", scopes=scopes)
+    refused = assert_error(response, 422, "validation_error", "scopes")
+    assert refused["message"] == UNUSABLE
+    assert refused["unusable_scopes"] == ["secrets:set-value"]
+    assert refused["errors"] == [{"param": "scopes", "message": UNUSABLE}]
+    with database.session() as session:
+        assert session.scalars(select(ApiKey.id).where(ApiKey.owner_type == "team")).all() == []
+    # The same scopes on the owner's own personal key are theirs to hold.
+    assert "secrets:set-value" in created(api, owner, scopes=scopes)["scopes"]
+
+
+def test_a_service_token_is_never_patched_to_a_scope_it_can_never_use(
+    api: TestClient, world: World
+) -> None:
+    owner = world.owner_key()
+    token = created(api, owner, owner="team", scopes=["sites:read"])
+    response = api.patch(
+        f"/v1/api-keys/{token['id']}",
+        headers=owner.headers,
+        json={"scopes": ["sites:read", "secrets:set-value"]},
+    )
+    assert assert_error(response, 422, "validation_error", "scopes")["message"] == UNUSABLE
+    shown = api.get(f"/v1/api-keys/{token['id']}", headers=owner.headers).json()["data"]
+    assert shown["scopes"] == ["sites:read"]
 
 
 def test_a_deactivated_owner_key_can_no_longer_mint(api: TestClient, world: World) -> None:

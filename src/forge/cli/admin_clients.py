@@ -10,7 +10,9 @@ from forge.cli.output import console, emit_json, operator_database
 from forge.clock import rfc3339
 from forge.tenancy import service as tenancy
 
-clients = typer.Typer(help="People in teams.", no_args_is_help=True)
+clients = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, add_completion=False
+)  # help: forge.cli.registry
 
 
 @clients.command("create")
@@ -32,7 +34,7 @@ def clients_create(
             "created_at": rfc3339(client.created_at),
         }
     emit_json(out) if as_json else console.print(
-        f"client {out['id']} ({email}) is {role} of {team}"
+        f"client {out['id']} ({out['email']}) is {role} of {team}"
     )
 
 

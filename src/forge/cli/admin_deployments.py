@@ -17,7 +17,9 @@ from forge.cli.output import emit_json, fail, operator_keyring
 from forge.crypto.envelope import DecryptionFailed
 from forge.deployments import service as deployments
 
-deployments_app = typer.Typer(help="Deployments (the runtime's view).", no_args_is_help=True)
+deployments_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None
+)  # help: forge.cli.registry
 
 
 class EnvFormat(StrEnum):

@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
 
-from forge.cli.output import console, emit_json, fail, operator_database
+from forge.cli.output import (
+    console,
+    emit_json,
+    emit_table,
+    fail,
+    mode_or_exit,
+    operator_database,
+    request_body,
+)
 from forge.clock import rfc3339, utcnow
 from forge.keys import presenters, rolling
 from forge.keys import scopes as catalogue
@@ -16,7 +22,9 @@ from forge.keys import service as keys
 from forge.keys.models import ApiKey, KeySecret
 from forge.keys.schemas import KeyRoll
 
-keys_app = typer.Typer(help="API keys and service tokens.", no_args_is_help=True)
+keys_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, add_completion=False
+)  # help: forge.cli.registry
 
 
 @keys_app.command("create")
@@ -31,8 +39,7 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Mint a key; its secret is printed once."""
-    if mode not in ("test", "live"):
-        fail("--mode must be test or live")
+    mode_or_exit(mode)
     requested: list[str] | str = (
         scopes
         if "," not in scopes and ":" not in scopes
@@ -66,7 +73,7 @@ def keys_create(
         emit_json(out)
     else:
         console.print(f"key {out['id']} minted; its secret (shown once):")
-        console.print(out["secret"], markup=False, highlight=False)
+        console.print(out["secret"])
 
 
 @keys_app.command("revoke")
@@ -85,7 +92,9 @@ def _key_json(key: ApiKey, secrets: list[KeySecret]) -> dict[str, Any]:
 def keys_list(
     team: Annotated[str, typer.Option("--team", help="Team id")],
     revoked: Annotated[
-        bool | None, typer.Option("--revoked/--live", help="Only revoked / only unrevoked")
+        bool | None,
+        # Not --live: "live" is a mode (`--mode live`); this filter is about revocation.
+        typer.Option("--revoked/--active", help="Only revoked keys / only keys not revoked"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -97,15 +106,22 @@ def keys_list(
     if as_json:
         emit_json(out)
         return
-    table = Table()
-    for column in ("id", "prefix", "name", "owner", "mode", "expires", "state"):
-        table.add_column(column, overflow="fold")
-    for k in out:
-        state = "revoked" if k["revoked_at"] else "live"
-        table.add_row(
-            k["id"], k["prefix"], k["name"], k["owner"]["type"], k["mode"], k["expires_at"], state
-        )
-    console.print(table)
+    emit_table(
+        ("id", "prefix", "name", "owner", "mode", "expires", "state"),
+        (
+            (
+                k["id"],
+                k["prefix"],
+                k["name"],
+                k["owner"]["type"],
+                k["mode"],
+                k["expires_at"],
+                "revoked" if k["revoked_at"] else "active",
+            )
+            for k in out
+        ),
+        whole={"id", "prefix", "owner", "mode", "expires", "state"},
+    )
 
 
 @keys_app.command("show")
@@ -124,10 +140,7 @@ def keys_roll(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Roll a key to a new secret (printed once); the old one lives for --grace."""
-    try:
-        body = KeyRoll.model_validate({"grace": grace})
-    except ValidationError as err:
-        fail(f"--grace: {err.errors()[0]['msg']}")
+    body = request_body(KeyRoll, grace=grace)
     with operator_database().session() as session:
         rolled = rolling.roll_as_operator(session, key_id, body.grace)
         out = {
@@ -144,4 +157,4 @@ def keys_roll(
             f"key {key_id} rolled; {out['previous_prefix']} works until "
             f"{out['previous_expires_at']}. The new secret (shown once):"
         )
-        console.print(out["secret"], markup=False, highlight=False)
+        console.print(out["secret"])

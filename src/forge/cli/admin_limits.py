@@ -21,7 +21,9 @@ from forge.clock import rfc3339
 from forge.ratelimit import service
 from forge.ratelimit.limiter import BUCKETS, OverrideCache
 
-limits_app = typer.Typer(help="Rate-limit overrides per team or per key.", no_args_is_help=True)
+limits_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, add_completion=False
+)  # help: forge.cli.registry
 
 TeamOption = Annotated[str | None, typer.Option("--team", help="A team id (all its keys)")]
 KeyOption = Annotated[str | None, typer.Option("--key", help="A key id (wins over its team)")]

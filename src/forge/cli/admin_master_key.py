@@ -16,7 +16,9 @@ from forge.config import ConfigError
 from forge.crypto.envelope import DecryptionFailed
 from forge.secrets import masterkey
 
-master_key_app = typer.Typer(help="The master key that wraps secret values.", no_args_is_help=True)
+master_key_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None
+)  # help: forge.cli.registry
 
 
 def _progress(done: int) -> None:

@@ -14,6 +14,7 @@ from forge.keys.models import ApiKey, KeySecret
 from forge.sites.models import Environment, Site
 from forge.tenancy import service as tenancy
 from forge.tenancy.models import Client, Project, Team
+from forge.tenancy.schemas import TeamCreate
 
 TEAM_SLUG = "my-team"
 OWNER_EMAIL = "owner@example.com"
@@ -92,7 +93,7 @@ def bootstrap(session: Session) -> Bootstrap:
     found = _existing(session)
     if found is not None:
         return found
-    team = tenancy.create_team(session, TEAM_SLUG, "My team")
+    team = tenancy.create_team(session, TeamCreate(slug=TEAM_SLUG, name="My team"))
     client = tenancy.create_client(session, team.id, OWNER_EMAIL, "owner", name="Owner")
     project = tenancy.default_project(session, team.id)
     site = Site(team_id=team.id, project_id=project.id, slug=SITE_SLUG, name="Demo", mode="test")

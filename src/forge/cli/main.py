@@ -1,282 +1,30 @@
-"""The operator CLI `forge`: init, serve, migrate and admin."""
+"""The operator CLI `forge`. Its commands are declared in forge.cli.registry and only the one a
+run invokes is imported and built (forge.cli.lazy): `forge --help` imports no command module,
+so none of the application (SQLAlchemy, Alembic, FastAPI, uvicorn)."""
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Annotated
+from typing import Any
 
-import typer
-
-from forge import migrate as migrations
-from forge.cli.admin import admin
-from forge.cli.bootstrap import bootstrap
-from forge.cli.output import (
-    OperatorCommands,
-    console,
-    database_or_exit,
-    emit_json,
-    fail,
-    settings_or_exit,
-)
-from forge.config import ConfigError, Settings
-from forge.db import Database
-from forge.secrets import masterkey
-
-if TYPE_CHECKING:
-    import uvicorn
-    from fastapi import FastAPI
-
-app = typer.Typer(
-    cls=OperatorCommands, help="Forge operator CLI.", no_args_is_help=True, add_completion=False
-)
-app.add_typer(admin, name="admin")
+from forge.cli import lazy, registry
+from forge.errors import ForgeError
 
 
-def _keyring_or_exit(settings: Settings, database: Database) -> None:
-    """Generates the embedded master key on first start; refuses a missing or wrong one."""
-    try:
-        masterkey.open_keyring(settings, database)
-    except ConfigError as err:
-        fail(f"bad configuration: {err}")
+class OperatorCommands(lazy.LazyCommands):
+    """The root command group of `forge`. A domain error from any command below it (a key or
+    team that does not exist, a name taken) ends the run here, as one line naming its code
+    (`forge: not_found: No API key 'key_…'.`) and exit code 2: the commands call the services
+    and leave the failure to this one place."""
 
+    entries = registry.ROOT
 
-def _app_or_exit(settings: Settings, database: Database) -> FastAPI:
-    from forge.app import create_app
-
-    try:
-        return create_app(settings, database)
-    except ConfigError as err:
-        fail(f"bad configuration: {err}")
-
-
-@app.command()
-def migrate() -> None:
-    """Bring the database schema to the newest revision."""
-    database = database_or_exit(settings_or_exit())
-    migrations.upgrade(database)
-    console.print("database is at the newest revision")
-
-
-@app.command()
-def init(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Create the first team, owner, demo site and key (idempotent)."""
-    settings = settings_or_exit()
-    database = database_or_exit(settings)
-    migrations.upgrade(database)
-    _keyring_or_exit(settings, database)
-    with database.session() as session:
-        result = bootstrap(session)
-        payload = result.as_json()
-    if as_json:
-        emit_json(payload)
-        return
-    console.print(f"team {result.team.slug} ({result.team.id}), owner {result.client.email}")
-    console.print(
-        f"site {result.site.slug} ({result.site.id}, test mode): "
-        + ", ".join(f"{e.name} {e.id}" for e in result.environments)
-    )
-    if result.secret:
-        console.print("first API key (shown once — store it now):")
-        console.print(result.secret, markup=False, highlight=False)
-    else:
-        console.print(
-            f"first key {result.key.id} ({result.prefix}…) was shown when it was "
-            "minted; mint another with `forge admin keys create`"
-        )
-
-
-@app.command()
-def worker(
-    concurrency: Annotated[
-        int | None, typer.Option("--concurrency", min=1, help="Jobs run at once")
-    ] = None,
-) -> None:
-    """Run a job worker as its own process (stops on SIGTERM/SIGINT, handing its jobs back)."""
-    import asyncio
-
-    from forge import logs
-    from forge.jobs.registry import default_types
-    from forge.jobs.worker import Worker, run_until_signalled
-    from forge.notify import build_notifier
-
-    settings = settings_or_exit()
-    if concurrency is not None:
-        settings = settings.model_copy(update={"worker_concurrency": concurrency})
-    database = database_or_exit(settings)
-    if not migrations.is_current(database):
-        fail("the database schema is not at the newest revision; run `forge migrate` first")
-    logs.configure()
-    notifier = build_notifier(settings.database_url)
-    job_worker = Worker(database, notifier, settings, default_types())
-    console.print(f"Forge worker {job_worker.id} running ({', '.join(job_worker.types)})")
-    try:
-        asyncio.run(run_until_signalled(job_worker))
-    finally:
-        notifier.close()
-        database.dispose()
-
-
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes to run")] = 1,
-    edge_port: Annotated[
-        int | None,
-        typer.Option("--edge-port", help="The edge's port (default FORGE_EDGE_PORT or 8081)"),
-    ] = None,
-    no_worker: Annotated[
-        bool, typer.Option("--no-worker", help="No job worker in-process (run `forge worker`)")
-    ] = False,
-    no_edge: Annotated[
-        bool, typer.Option("--no-edge", help="No edge beside the API (run `forge edge`)")
-    ] = False,
-) -> None:
-    """Serve the API and an edge (several API processes with --workers; each runs one query
-    at a time). At scale, `--no-worker --no-edge`: the API alone."""
-    import uvicorn
-
-    from forge import logs, serving
-    from forge.edge import runner
-
-    settings = settings_or_exit()
-    database = database_or_exit(settings)
-    if settings.is_sqlite:
-        migrations.upgrade(database)
-    elif not migrations.is_current(database):
-        fail("the database schema is not at the newest revision; run `forge migrate` first")
-    logs.configure()
-    if no_worker:
-        # --workers processes build their settings from the environment.
-        os.environ["FORGE_WORKER_IN_PROCESS"] = "off"
-        settings = settings.model_copy(update={"worker_in_process": False})
-    application = _app_or_exit(settings, database)
-    config = uvicorn.Config(
-        # With several workers each process builds its own app; this one only checked it.
-        application if workers == 1 else "forge.app:worker_app",
-        factory=workers > 1,
-        **serving.uvicorn_options(host, port, workers, settings),
-    )
-    edge_port = settings.edge_port if edge_port is None else edge_port
-    console.print(f"Forge API listening on http://{host}:{port}/v1 (OpenAPI: /v1/openapi.json)")
-    if settings.runs_worker_in_process:
-        console.print("job worker running in-process (FORGE_WORKER_IN_PROCESS)")
-    if no_edge:
-        _serve_api_only(config)
-    elif workers == 1:
+    def invoke(self, ctx: Any) -> Any:  # Any: the Context of the click that typer vendors
         try:
-            runner.serve_with_api(
-                config, settings, database, host, edge_port, application.state.notifier
-            )
-        except ConfigError as err:
-            fail(f"bad configuration: {err}")
-        except OSError as err:
-            fail(f"the edge cannot listen on {host}:{edge_port}: {err.strerror}")
-    else:
-        runner.serve_workers_with_edge(config, settings, database, host, edge_port)
+            return super().invoke(ctx)
+        except ForgeError as err:
+            from forge.cli.output import fail
+
+            fail(f"{err.code}: {err.message}")
 
 
-edge_app = typer.Typer(
-    help="Run an edge; `forge edge vcl` prints the VCL of a Varnish in front of one.",
-    invoke_without_command=True,
-)
-app.add_typer(edge_app, name="edge")
-
-
-def _serve_api_only(config: uvicorn.Config) -> None:
-    import uvicorn as server
-    from uvicorn.supervisors import Multiprocess
-
-    if config.workers == 1:
-        server.Server(config).run()
-        return
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
-
-
-@edge_app.callback()
-def edge(
-    ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8081,
-    cache: Annotated[
-        str, typer.Option("--cache", help="builtin (in memory) or varnish (in front of it)")
-    ] = "builtin",
-    varnish: Annotated[
-        str | None, typer.Option("--varnish", help="The Varnish URL its agent purges")
-    ] = None,
-) -> None:
-    """Run an edge (the caching reverse proxy) as its own process; with --cache varnish, as
-    the backend of a Varnish holding the cache (its VCL: `forge edge vcl`)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    import uvloop
-
-    from forge import logs
-    from forge.edge import runner
-    from forge.edge.varnish.client import VarnishError
-    from forge.edge.varnish.runner import VarnishNotConfigured
-
-    if cache not in ("builtin", "varnish"):
-        fail(f"--cache must be builtin or varnish, got {cache!r}")
-    if (cache == "varnish") != (varnish is not None):
-        fail("--cache varnish and --varnish URL go together")
-    settings = settings_or_exit()
-    database = database_or_exit(settings)
-    if settings.is_sqlite:
-        migrations.upgrade(database)
-    elif not migrations.is_current(database):
-        fail("the database schema is not at the newest revision; run `forge migrate` first")
-    logs.configure()
-    try:
-        uvloop.run(runner.serve_forever(settings, database, host, port, varnish))
-    except ConfigError as err:
-        fail(f"bad configuration: {err}")
-    except OSError as err:
-        fail(f"cannot listen on {host}:{port}: {err.strerror}")
-    except (VarnishNotConfigured, VarnishError) as err:
-        fail(str(err))
-    finally:
-        database.dispose()
-
-
-@edge_app.command("vcl")
-def edge_vcl(
-    edge_host: Annotated[str, typer.Option("--edge-host", help="The edge's IP address")] = (
-        "127.0.0.1"
-    ),
-    edge_port: Annotated[int, typer.Option("--edge-port")] = 8081,
-    agent: Annotated[
-        list[str] | None,
-        typer.Option("--agent", help="Address or network purges may come from (repeatable)"),
-    ] = None,
-) -> None:
-    """Print the VCL for a Varnish in front of an edge (purge secret: FORGE_VARNISH_SECRET)."""
-    from forge.edge.varnish.vcl import VclError, VclSettings, render
-
-    settings = settings_or_exit()
-    if not settings.varnish_secret:
-        fail("FORGE_VARNISH_SECRET is not set: the VCL accepts purges only with that secret")
-    try:
-        text = render(
-            VclSettings(
-                backend_host=edge_host,
-                backend_port=edge_port,
-                secret=settings.varnish_secret,
-                agents=tuple(agent) if agent else ("127.0.0.1", "::1"),
-                origin_timeout=settings.edge_origin_timeout,
-            )
-        )
-    except VclError as err:
-        fail(str(err))
-    typer.echo(text, nl=False)
-
-
-@app.command("demo-origin")
-def demo_origin(
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 9000,
-) -> None:
-    """Serve a small cacheable, tagged origin to try the edge with."""
-    from forge.cli import demo_origin as demo
-
-    demo.serve(host, port)
+app = lazy.group(OperatorCommands, "Forge operator CLI.")

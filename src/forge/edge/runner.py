@@ -18,6 +18,7 @@ from forge.edge.protocol import EdgeProtocol
 from forge.edge.runtime import Edge
 from forge.edge.store import Store
 from forge.notify import Notifier, build_notifier
+from forge.serving import Listening
 
 log = logging.getLogger("forge.edge")
 
@@ -45,9 +46,12 @@ async def start_edge(
     port: int,
     notifier: Notifier | None = None,
     edge: Edge | None = None,
+    listening: socket.socket | None = None,
 ) -> RunningEdge:
     """Bind, register and load the configuration; serving once this returns. `edge`: one
-    built with another cache tier (forge.edge.varnish.tier), else the built-in cache."""
+    built with another cache tier (forge.edge.varnish.tier), else the built-in cache.
+    `listening`: the socket on `host:port`, bound already (`forge serve` binds its addresses
+    before it starts anything)."""
     if settings.edge_lease_seconds < 2:
         raise ConfigError(
             "FORGE_EDGE_LEASE_SECONDS", "an edge heartbeats every second: at least 2 seconds"
@@ -56,9 +60,12 @@ async def start_edge(
         edge = Edge(Store(settings.edge_cache_bytes), origin_pool(settings), edge_lease(settings))
     built = edge
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: EdgeProtocol(built), host, port, reuse_address=True, backlog=1024
-    )
+    if listening is None:
+        server = await loop.create_server(
+            lambda: EdgeProtocol(built), host, port, reuse_address=True, backlog=1024
+        )
+    else:
+        server = await loop.create_server(lambda: EdgeProtocol(built), sock=listening)
     bound = server.sockets[0].getsockname()
     address = f"http://{host}:{bound[1]}"
     agent = Agent(
@@ -124,38 +131,47 @@ def serve_with_api(
     config: uvicorn.Config,
     settings: Settings,
     database: Database,
-    host: str,
-    edge_port: int,
+    listening: Listening,
     notifier: Notifier | None,
 ) -> None:
     """`forge serve` with one process: the API and the edge on one event loop."""
     import uvloop
 
-    uvloop.run(_api_and_edge(config, settings, database, host, edge_port, notifier))
+    uvloop.run(_api_and_edge(config, settings, database, listening, notifier))
 
 
 async def _api_and_edge(
     config: uvicorn.Config,
     settings: Settings,
     database: Database,
-    host: str,
-    edge_port: int,
+    listening: Listening,
     notifier: Notifier | None,
 ) -> None:
-    running = await start_edge(settings, database, host, edge_port, notifier)
-    print(f"Forge edge listening on {running.address}", flush=True)
+    running = await _start_beside_api(settings, database, listening, notifier)
     # uvicorn re-raises the signal that stopped it once it has shut down; handled here, so
     # the edge deregisters before the process ends.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
     try:
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(config).serve(sockets=[listening.api])
     finally:
         await running.stop()
 
 
+async def _start_beside_api(
+    settings: Settings, database: Database, listening: Listening, notifier: Notifier | None
+) -> RunningEdge:
+    assert listening.edge is not None, "an edge beside the API has its socket bound"
+    port = listening.edge.getsockname()[1]
+    running = await start_edge(
+        settings, database, listening.host, port, notifier, listening=listening.edge
+    )
+    print(f"Forge edge listening on {running.address}", flush=True)
+    return running
+
+
 def serve_workers_with_edge(
-    config: uvicorn.Config, settings: Settings, database: Database, host: str, edge_port: int
+    config: uvicorn.Config, settings: Settings, database: Database, listening: Listening
 ) -> None:
     """`forge serve --workers N`: the API processes under uvicorn's supervisor, and the edge on
     an event loop of its own in the supervisor (one cache for the port, not one per worker)."""
@@ -169,13 +185,11 @@ def serve_workers_with_edge(
     thread.start()
     notifier = build_notifier(settings.database_url)
     started = asyncio.run_coroutine_threadsafe(
-        start_edge(settings, database, host, edge_port, notifier), loop
+        _start_beside_api(settings, database, listening, notifier), loop
     )
     running = started.result(timeout=60)
-    print(f"Forge edge listening on {running.address}", flush=True)
     try:
-        sock = config.bind_socket()
-        Multiprocess(config, sockets=[sock]).run()
+        Multiprocess(config, sockets=[listening.api]).run()
     finally:
         asyncio.run_coroutine_threadsafe(running.stop(), loop).result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from forge.clock import utcnow
@@ -98,4 +98,28 @@ def resolve(reads: Reads, token: str) -> Principal:
         constraint=Constraint(resource_type, resource_id) if resource_id else None,
         ip_allowlist=tuple(as_json(ip_allowlist) or ()),
         expires_at=as_datetime(key_expires) or now,
+    )
+
+
+OPERATOR = "operator"  # the `created_by` and key id of what `forge admin` does: no key behind it
+
+
+def operator_in(team_id: str, mode: str) -> Principal:
+    """The platform operator (`forge admin`) acting in a team and mode: every right, no pin, no
+    key. Every rule of the services that is not about a key's rights still holds for it: slugs,
+    names taken, a project of another team."""
+    return Principal(
+        key_id=OPERATOR,
+        secret_id=OPERATOR,
+        key_prefix=OPERATOR,
+        family=OPERATOR,
+        mode=mode,
+        team_id=team_id,
+        client_id=None,
+        role=None,
+        scopes=catalogue.ALL_SCOPES,
+        rights=catalogue.ALL_SCOPES,
+        constraint=None,
+        ip_allowlist=(),
+        expires_at=datetime.max.replace(tzinfo=UTC),
     )

@@ -8,7 +8,8 @@ Visibility (deny by default; anything else is 404, as if it did not exist):
 - a key pinned below its team sees only keys pinned inside its own pin.
 
 No escalation: a key minted, patched or rolled by a caller must lie within the caller's
-current effective rights (its scopes ∩ its owner's current role rights) and its pin.
+current effective rights (its scopes ∩ its owner's current role rights) and its pin. And a key
+never holds a scope its principal can never use (`check_usable`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from forge.errors import Forbidden, NotFound
+from forge.errors import Forbidden, NotFound, ValidationFailed
 from forge.keys import scopes as catalogue
 from forge.keys.models import ApiKey
 from forge.keys.schemas import PIN_NAMES
@@ -102,7 +103,7 @@ def check_pin(session: Session, caller: Principal, pin: tuple[str, str] | None) 
         raise NotFound(f"No {PIN_NAMES[pin[0]]} {pin[1]!r}.", param=f"resource.{PIN_NAMES[pin[0]]}")
 
 
-def check_scopes(caller: Principal, scopes: list[str], owner_type: str) -> None:
+def check_scopes(caller: Principal, scopes: list[str]) -> None:
     exceeding = sorted(set(scopes) - caller.effective_scopes)
     if exceeding:
         raise Forbidden(
@@ -110,14 +111,25 @@ def check_scopes(caller: Principal, scopes: list[str], owner_type: str) -> None:
             param="scopes",
             extra={"exceeding_scopes": exceeding},
         )
-    if owner_type == "team":
-        never = sorted(set(scopes) - catalogue.TEAM_PRINCIPAL_RIGHTS)
-        if never:
-            raise Forbidden(
-                "A service token acts as its team and can never use: " + ", ".join(never) + ".",
-                param="scopes",
-                extra={"exceeding_scopes": never},
-            )
+
+
+def check_usable(scopes: list[str], owner_type: str) -> None:
+    """A key holds only scopes its principal can use: a service token acts as its team, with a
+    team admin's rights, so a scope beyond them (setting secret values, which stays with
+    people) is refused as invalid, whoever mints it — an owner through the API or the
+    operator — instead of being stored to fail on every request."""
+    never = sorted(set(scopes) - catalogue.TEAM_PRINCIPAL_RIGHTS) if owner_type == "team" else []
+    if never:
+        message = (
+            "scopes: a service token acts as its team and can never use "
+            + ", ".join(never)
+            + " (setting secret values stays with people's keys)."
+        )
+        raise ValidationFailed(
+            message,
+            param="scopes",
+            extra={"errors": [{"param": "scopes", "message": message}], "unusable_scopes": never},
+        )
 
 
 def check_can_mint(caller: Principal, owner_type: str) -> None:
@@ -189,7 +201,7 @@ def key_pin(key: ApiKey) -> tuple[str, str] | None:
 
 
 def check_within(
-    session: Session, caller: Principal, scopes: list[str], pin: tuple[str, str] | None, owner: str
+    session: Session, caller: Principal, scopes: list[str], pin: tuple[str, str] | None
 ) -> None:
-    check_scopes(caller, scopes, owner)
+    check_scopes(caller, scopes)
     check_pin(session, caller, pin)

@@ -50,7 +50,7 @@ def roll(session: Session, caller: Principal, key_id: str, grace: timedelta) -> 
     lock_key(session, key_id)
     key = rights.visible_key(session, caller, key_id, for_update=True)
     # A roll hands over a working secret of the key: the key must lie within the caller's rights.
-    rights.check_within(session, caller, key.scopes, rights.key_pin(key), key.owner_type)
+    rights.check_within(session, caller, key.scopes, rights.key_pin(key))
     return _roll_locked(session, key, caller, grace, now)
 
 

@@ -107,6 +107,7 @@ def mint(
     resource: tuple[str, str] | None = None,
     ip_allowlist: list[str] | None = None,
 ) -> MintedKey:
+    rights.check_usable(scopes, owner.type)
     now = utcnow()
     key = ApiKey(
         team_id=owner.team_id,
@@ -152,7 +153,7 @@ def create_key(session: Session, caller: Principal, body: KeyCreate) -> MintedKe
     """A key minted through the API: the caller's mode, within the caller's rights."""
     rights.check_can_mint(caller, body.owner)
     pin = body.resource.as_constraint() if body.resource else None
-    rights.check_within(session, caller, body.scopes, pin, body.owner)
+    rights.check_within(session, caller, body.scopes, pin)
     return mint(
         session,
         owner=KeyOwner(
@@ -217,7 +218,8 @@ def update_key(session: Session, caller: Principal, key_id: str, body: KeyUpdate
     pin = rights.key_pin(key)
     if "resource" in given:
         pin = body.resource.as_constraint() if body.resource else None
-    rights.check_within(session, caller, scopes, pin, key.owner_type)
+    rights.check_within(session, caller, scopes, pin)
+    rights.check_usable(scopes, key.owner_type)
     if "name" in given and body.name is not None:
         key.name = body.name
     key.scopes = sorted(scopes)

@@ -41,6 +41,13 @@ class TeamUpdate(RequestBody):
     ]
 
 
+class TeamCreate(RequestBody):
+    """A team, made by the operator alone (`forge admin teams create`): no API route makes one."""
+
+    slug: Slug
+    name: Name | None = None
+
+
 class ProjectCreate(RequestBody):
     slug: Slug
     name: Name | None = None
