@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 VENV_BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,12 +174,12 @@ def postgres_database(server: str = PG_SERVER) -> Iterator[str]:
         admin.dispose()
 
 
-def migrate_and_init(env: dict[str, str]) -> dict:
+def migrate_and_init(env: dict[str, str]) -> dict[str, Any]:
     """`forge migrate` then `forge init --json` with `env`: what init created."""
     forge = str(VENV_BIN / "forge")
     subprocess.run([forge, "migrate"], env=env, check=True, capture_output=True)
     init = subprocess.run([forge, "init", "--json"], env=env, check=True, capture_output=True)
-    created: dict = json.loads(init.stdout)
+    created: dict[str, Any] = json.loads(init.stdout)
     return created
 
 
