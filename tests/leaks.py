@@ -58,7 +58,10 @@ class Plaintext:
     kind: str  # "key secret" or "secret value"
 
     def redacted(self) -> str:
-        return f"{self.text[:8]}…"
+        """A key as its public prefix (what logs show of it), a value as its first 8
+        characters."""
+        shown = len("mfk_test_") + 4 if self.kind == "key secret" else 8
+        return f"{self.text[:shown]}…"
 
 
 @dataclass(frozen=True)

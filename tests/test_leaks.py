@@ -34,7 +34,7 @@ def test_a_key_in_an_sqlite_file_is_found_and_named_redacted(tmp_path: Path) -> 
         connection.execute(text("INSERT INTO t VALUES (:s)"), {"s": f"x{PLANTED_KEY}y"})
     database.dispose()
     found = leaks.files_leaks(tmp_path, _matcher((PLANTED_KEY, "key secret")))
-    assert [str(leak) for leak in found] == ["key secret mfk_test… in planted.db"]
+    assert [str(leak) for leak in found] == ["key secret mfk_test_Plan… in planted.db"]
 
 
 def test_a_value_in_a_log_is_found_and_other_files_are_not_read(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_a_response_is_a_leak_unless_it_reveals_by_design(tmp_path: Path) -> Non
     leaked = [str(leak) for leak in spool.leaks(registry.matcher())]
     spool.close()
     assert sorted(leaked) == [
-        "key secret mfk_test… in response 200 to GET /v1/api-keys/key_1",
+        "key secret mfk_test_Plan… in response 200 to GET /v1/api-keys/key_1",
         f"secret value planted-… in response 422 to PUT {path}",
     ]
 
@@ -131,3 +131,14 @@ def test_a_row_emptied_after_its_test_is_still_found(database: Database, tmp_pat
         found = [str(leak) for leak in spool.leaks(matcher)]
         spool.close()
         assert found == ["secret value planted-… in PostgreSQL table master_key_checks"] * 2
+
+
+def test_the_failure_names_each_leak_and_never_a_whole_plaintext() -> None:
+    registry = leaks.Registry()
+    registry.add(PLANTED_KEY, "key secret")
+    found = [leaks.Leak(leaks.Plaintext(PLANTED_KEY, "key secret"), "x.log")]
+    message = leaks.describe(found, registry)
+    assert message == (
+        "1 plaintext(s) found where none may be (of 1 tracked):\n"
+        "  key secret mfk_test_Plan… in x.log"
+    )
