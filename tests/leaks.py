@@ -38,6 +38,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from forge.db import Database
+from forge.errors import ValidationFailed
 from forge.keys import tokens
 from forge.models import metadata
 from forge.secrets import dotenv, rules
@@ -81,13 +82,10 @@ def _latin1(data: bytes) -> str:
 @dataclass
 class Registry:
     plaintexts: dict[str, Plaintext] = field(default_factory=dict)
-    untracked: int = 0
 
     def add(self, secret: str, kind: str) -> None:
-        if len(secret.encode()) < MIN_LENGTH:
-            self.untracked += 1
-            return
-        self.plaintexts.setdefault(secret, Plaintext(secret, kind))
+        if len(secret.encode()) >= MIN_LENGTH:
+            self.plaintexts.setdefault(secret, Plaintext(secret, kind))
 
     def matcher(self) -> Matcher:
         return Matcher(self.plaintexts.values())
@@ -285,14 +283,15 @@ class HttpCapture:
         if isinstance(body, dict) and isinstance(body.get("value"), str):
             self.registry.add(body["value"], "secret value")
         if isinstance(body, dict) and isinstance(body.get("dotenv"), str):
-            with contextlib.suppress(Exception):  # a malformed document sets nothing
+            with contextlib.suppress(ValidationFailed):  # a malformed document sets nothing
                 for _line, _name, value in dotenv.parse(body["dotenv"]):
                     self.registry.add(value, "secret value")
 
     def _revealed(self, request: httpx.Request, response: httpx.Response) -> list[str]:
         path = request.url.path
         if request.method == "POST" and _REVEALS_A_SECRET.match(path) and response.is_success:
-            data = (_json(response.content) or {}).get("data") or {}
+            answer = _json(response.content)
+            data = answer.get("data") if isinstance(answer, dict) else None
             secret = data.get("secret") if isinstance(data, dict) else None
             if isinstance(secret, str):
                 self.registry.add(secret, "key secret")
@@ -360,7 +359,8 @@ class LeakScan:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for section, content in report.sections:
-            self.spool.append(f"{section} of {report.nodeid}", content.encode())
+            if content and section.endswith(report.when):  # a report repeats earlier phases
+                self.spool.append(f"{section} of {report.nodeid}", content.encode())
 
     def leaks(self) -> list[Leak]:
         matcher = self.registry.matcher()

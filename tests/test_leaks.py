@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from forge.db import Database
@@ -55,7 +56,8 @@ def test_short_values_are_not_tracked() -> None:
     registry = leaks.Registry()
     registry.add("on", "secret value")
     registry.add("1234567", "secret value")
-    assert registry.plaintexts == {} and registry.untracked == 2
+    registry.add("12345678", "secret value")
+    assert list(registry.plaintexts) == ["12345678"]
 
 
 def _exchange(
@@ -142,3 +144,17 @@ def test_the_failure_names_each_leak_and_never_a_whole_plaintext() -> None:
         "1 plaintext(s) found where none may be (of 1 tracked):\n"
         "  key secret mfk_test_Plan… in x.log"
     )
+
+
+def test_a_tests_captured_output_is_searched_once_per_phase(tmp_path: Path) -> None:
+    scan = leaks.LeakScan(tmp_path)
+    scan.registry.add(PLANTED_KEY, "key secret")
+    printed = [("Captured stdout setup", f"printed {PLANTED_KEY}\n")]
+    for when, sections in (("setup", printed), ("call", [*printed, ("Captured log call", "")])):
+        scan.pytest_runtest_logreport(
+            pytest.TestReport("tests/x.py::t", ("x.py", 1, "t"), {}, "passed", None, when, sections)
+        )
+    assert [str(leak) for leak in scan.leaks()] == [
+        "key secret mfk_test_Plan… in Captured stdout setup of tests/x.py::t"
+    ]
+    assert scan.spool.names == ["Captured stdout setup of tests/x.py::t"]
