@@ -47,3 +47,4 @@ bench: install
 	$(BIN)/python bench/pg_latency.py
 	$(BIN)/python bench/purge_job.py
 	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/load.py

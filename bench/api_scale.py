@@ -13,42 +13,12 @@ and Redis on 127.0.0.1:6379 (its own key prefix). The bar: two processes >= 1.6x
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from common import VENV_BIN, free_port, postgres_database, wait_until_listening, wrk
-
-
-@contextmanager
-def api(env: dict[str, str], workers: int) -> Iterator[int]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(VENV_BIN / "forge"),
-            "serve",
-            "--port",
-            str(port),
-            "--no-worker",
-            "--no-edge",
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_listening(port, timeout=60)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(30)
+from common import api_server, migrate_and_init, postgres_database, wrk
 
 
 def main() -> None:
@@ -65,19 +35,13 @@ def main() -> None:
             "FORGE_RATELIMIT_READ": "1000000000",
             "FORGE_DATA_DIR": tempfile.mkdtemp(prefix="forge-bench-"),
         }
-        subprocess.run(
-            [str(VENV_BIN / "forge"), "migrate"], env=env, check=True, capture_output=True
-        )
-        init = subprocess.run(
-            [str(VENV_BIN / "forge"), "init", "--json"], env=env, check=True, capture_output=True
-        )
-        created = json.loads(init.stdout)
+        created = migrate_and_init(env)
         site = created["sites"][0]["id"]
         headers = {"Authorization": f"Bearer {created['key']['secret']}"}
         rates: dict[int, list[float]] = {1: [], 2: []}
         for _ in range(args.rounds):
             for workers in rates:
-                with api(env, workers) as port:
+                with api_server(env, workers) as port:
                     url = f"http://127.0.0.1:{port}/v1/sites/{site}"
                     wrk(url, 1, headers, connections=64)  # warm every process's pools
                     rate, bad = wrk(url, args.seconds, headers, connections=64)

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 VENV_BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,23 +98,6 @@ def forge_instance(
             server.wait(10)
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A throw-away database on the PostgreSQL server (FORGE_TEST_POSTGRES), dropped after."""
-    from sqlalchemy import create_engine, text
-
-    name = f"forge_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def uvicorn_server(
     target: str, *options: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
@@ -171,3 +155,47 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
+
+
+@contextmanager
+def postgres_database(server: str = PG_SERVER) -> Iterator[str]:
+    """The URL of a throw-away PostgreSQL database on `server`, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"forge_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def migrate_and_init(env: dict[str, str]) -> dict[str, Any]:
+    """`forge migrate` then `forge init --json` with `env`: what init created."""
+    forge = str(VENV_BIN / "forge")
+    subprocess.run([forge, "migrate"], env=env, check=True, capture_output=True)
+    init = subprocess.run([forge, "init", "--json"], env=env, check=True, capture_output=True)
+    created: dict[str, Any] = json.loads(init.stdout)
+    return created
+
+
+@contextmanager
+def api_server(env: dict[str, str], workers: int = 1, log: Path | None = None) -> Iterator[int]:
+    """`forge serve` without its job worker and edge, with `env` (its output to `log`): its
+    port."""
+    port = free_port()
+    args = [str(VENV_BIN / "forge"), "serve", "--port", str(port), "--no-worker", "--no-edge"]
+    with open(log or os.devnull, "ab") as output:
+        server = subprocess.Popen(
+            [*args, "--workers", str(workers)], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_listening(port, timeout=60)
+            yield port
+        finally:
+            server.terminate()
+            server.wait(30)

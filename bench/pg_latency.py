@@ -16,33 +16,23 @@ import statistics
 import subprocess
 import sys
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from common import VENV_BIN, bare_instance, free_port, wait_until_listening, wrk
+from common import (
+    VENV_BIN,
+    bare_instance,
+    free_port,
+    postgres_database,
+    wait_until_listening,
+    wrk,
+)
 
 ROUNDS = 4
 SECONDS = 4
 CONNECTIONS = 64
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 SERVER = f"postgresql+psycopg://postgres@{PG_HOST}"
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    name = f"forge_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(f"{SERVER}:{PG_PORT}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
@@ -87,7 +77,8 @@ def forge(stack: ExitStack, env: dict[str, str]) -> int:
 
 
 def main() -> int:
-    with throwaway_database() as name, ExitStack() as stack:
+    with postgres_database(f"{SERVER}:{PG_PORT}") as url, ExitStack() as stack:
+        name = url.rsplit("/", 1)[1]
         data_dir = stack.enter_context(__import__("tempfile").TemporaryDirectory())
         base = {**os.environ, "FORGE_DATA_DIR": data_dir, "FORGE_RATELIMIT_READ": str(10**9)}
         direct = {**base, "FORGE_DATABASE_URL": f"{SERVER}:{PG_PORT}/{name}"}

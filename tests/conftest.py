@@ -1,7 +1,8 @@
 """Test set-up: one database per test worker, built through the migrations.
 
 `FORGE_TEST_DATABASE=sqlite` (default) or `postgresql`; `make test` runs the suite on both.
-PostgreSQL gets a throw-away database per worker per run, dropped at the end.
+PostgreSQL gets a throw-away database per worker per run, dropped at the end. Every session
+ends with a leak scan (tests/leaks.py): each worker scans its own databases, logs and responses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from forge.config import Settings, load_settings
 from forge.db import Database
 from forge.models import metadata
 from forge.tenancy.models import Team
+from tests import leaks
 from tests.factories import Key, SecretsWorld, World
 
 BACKEND = os.environ.get("FORGE_TEST_DATABASE", "sqlite")
@@ -45,6 +47,22 @@ def postgres_database(label: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def leak_scan(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[leaks.LeakScan]:
+    """Collects every plaintext the session mints or sets; at its end, fails naming each one
+    found where none may be (tests/leaks.py)."""
+    scan = leaks.LeakScan(tmp_path_factory.getbasetemp())
+    request.config.pluginmanager.register(scan)
+    with leaks.collecting(scan.registry, scan.capture):
+        yield scan
+    request.config.pluginmanager.unregister(scan)
+    found = scan.leaks()
+    if found:
+        pytest.fail(leaks.describe(found, scan.registry), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     if BACKEND == "postgresql":
@@ -54,10 +72,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
 
 
 @pytest.fixture(scope="session")
-def database(database_url: str) -> Iterator[Database]:
+def database(database_url: str, leak_scan: leaks.LeakScan) -> Iterator[Database]:
     db = Database(database_url)
     migrate.upgrade(db)
+    leaks.install_journal(db)
     yield db
+    if BACKEND == "postgresql":
+        leaks.spool_postgres(db, leak_scan.spool)  # before the database is dropped
     db.dispose()
 
 
@@ -115,7 +136,7 @@ def world(database: Database) -> World:
 
 
 @pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
+def log_stream(request: pytest.FixtureRequest, leak_scan: leaks.LeakScan) -> Iterator[io.StringIO]:
     """Forge's logs (access lines and errors) captured as JSON lines, restored afterwards."""
     logger = logging.getLogger("forge")
     saved = (logger.handlers[:], logger.level, logger.propagate, logs.access_log.stream)
@@ -123,6 +144,7 @@ def log_stream() -> Iterator[io.StringIO]:
     logs.configure(stream=stream)
     yield stream
     logger.handlers[:], logger.level, logger.propagate, logs.access_log.stream = saved
+    leak_scan.spool.append(f"the logs of {request.node.nodeid}", stream.getvalue().encode())
 
 
 @pytest.fixture
