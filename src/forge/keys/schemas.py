@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     WithJsonSchema,
     model_validator,
@@ -165,12 +166,26 @@ class KeyRoll(RequestBody):
 Resource = dict[str, str] | None
 
 
+# A replay answers the stored body, which never holds the secret (forge.idempotency.service).
+SHOWN_ONCE = (
+    "The key's secret, shown in this answer only. Absent from an idempotent replay "
+    "(`Idempotent-Replayed: true`): it is never stored, so a retry never reveals it again; if "
+    "the first answer was lost, roll the key."
+)
+
+
+def _absent_on_replay(schema: dict[str, Any]) -> None:
+    schema["required"] = [name for name in schema["required"] if name != "secret"]
+
+
 class KeyCreated(BaseModel):
     """The created key; `secret` is shown this once, and never again."""
 
+    model_config = ConfigDict(json_schema_extra=_absent_on_replay)
+
     id: str
     name: str
-    secret: str
+    secret: str = Field(description=SHOWN_ONCE)
     prefix: str
     scopes: list[str]
     resource: Resource
@@ -179,8 +194,10 @@ class KeyCreated(BaseModel):
 
 
 class KeyRolled(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_absent_on_replay)
+
     id: str
-    secret: str
+    secret: str = Field(description=SHOWN_ONCE)
     prefix: str
     previous_prefix: str
     previous_expires_at: Timestamp
