@@ -12,7 +12,7 @@ import jsonschema_rs
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import World
+from tests.factories import SecretsWorld, World, secrets_path
 
 
 @pytest.fixture
@@ -115,3 +115,44 @@ def test_an_absent_version_is_the_latest(api: TestClient, world: World) -> None:
     response = api.get("/v1/sites", headers=key.headers)
     assert response.status_code == 200
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", response.headers["forge-version"])
+
+
+# b. The Idempotency-Key header and secret names, declared as enforced -------------------------
+
+IDEMPOTENCY_KEYS = ["a", " a b ", "~" * 255, "~" * 256, "", "\t", "a\x7f", "\xe9", "a\x00"]
+
+
+@pytest.mark.parametrize("value", IDEMPOTENCY_KEYS)
+def test_the_idempotency_key_schema_is_the_rule(
+    api: TestClient, world: World, document: dict[str, Any], value: str
+) -> None:
+    schema = parameter(document, "POST", "/v1/projects", "Idempotency-Key")["schema"]
+    key = world.owner_key()
+    headers = {**key.headers, "Idempotency-Key": value.encode("latin-1")}
+    response = api.post("/v1/projects", headers=headers, json={"slug": "web"})
+    assert response.status_code == (201 if matches(schema, value) else 400), response.text
+    assert_documented(document, "POST", "/v1/projects", response)
+
+
+SECRET_NAMES = ["A", "_", "A_1", "FORGE", "FORGEX", "FORGE_X", "a", "1A", "A-B", "A" * 256, "A" * 257]
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_the_secret_name_schema_is_the_rule(
+    api: TestClient, w: SecretsWorld, document: dict[str, Any], name: str
+) -> None:
+    """In a path (an unknown name is a 404, a malformed one a 422) and in a body alike."""
+    template = "/v1/sites/{site}/environments/{env}/secrets"
+    in_path = parameter(document, "GET", template + "/{key}", "key")["schema"]
+    read = api.get(secrets_path(w.env, name), headers=w.owner.headers)
+    assert read.status_code == (404 if matches(in_path, name) else 422), read.text
+    assert_documented(document, "GET", template + "/{key}", read)
+    declare = document["components"]["schemas"]["SecretDeclare"]["properties"]["key"]
+    created = api.post(secrets_path(w.env), headers=w.owner.headers, json={"key": name})
+    assert created.status_code == (201 if matches(declare, name) else 422), created.text
+    compat = parameter(document, "GET", "/{o}/{p}/envs/{envName}/secrets/{name}", "name")
+    assert untitled(compat["schema"]) == untitled(in_path) == untitled(declare)
+
+
+def untitled(schema: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in schema.items() if k != "title"}

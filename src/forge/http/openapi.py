@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from forge.http import versions
+from forge.idempotency import service as idempotency
 
 _VERSION_HEADER = {
     "name": "Forge-Version",
@@ -21,9 +22,15 @@ _IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "Up to 255 characters; a retry with the same key and request replays the "
-    "first response (Idempotent-Replayed: true) for 24 hours. See docs/idempotency.md.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": f"1–{idempotency.MAX_KEY_LENGTH} printable ASCII characters; a retry with "
+    "the same key and request replays the first response (Idempotent-Replayed: true) for 24 "
+    "hours. See docs/idempotency.md.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_LENGTH,
+        "pattern": idempotency.KEY_PATTERN,
+    },
 }
 
 
