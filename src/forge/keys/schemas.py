@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -66,26 +67,64 @@ def _scopes(requested: object) -> list[str]:
         raise _invalid(str(err)) from None
 
 
+# CIDR notation, as the schema declares it: an address, optionally with a prefix length
+# (RFC 4632; RFC 4291 §2.2 and §2.3 for IPv6, RFC 3986's grammar). Checked before
+# `ip_network`, which also reads netmasks ("/255.255.255.0") and surrounding spaces, so that a
+# schema-valid entry is accepted and an accepted one is schema-valid.
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"(?:{_OCTET}\.){{3}}{_OCTET}"
+_H16 = "[0-9A-Fa-f]{1,4}"
+_LS32 = f"(?:{_H16}:{_H16}|{_IPV4})"
+_IPV6 = "(?:" + "|".join(
+    [
+        f"(?:{_H16}:){{6}}{_LS32}",
+        f"::(?:{_H16}:){{5}}{_LS32}",
+        f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+        f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+        f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+        f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+        f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+    ]
+) + ")"
+CIDR_PATTERN = (
+    f"^(?:{_IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|{_IPV6}(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$"
+)
+_CIDR = re.compile(CIDR_PATTERN)
+
+
 def _cidrs(values: list[str]) -> list[str]:
     networks = []
     for value in values:
-        try:
-            networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
-        except ValueError:
-            raise _invalid(f"{value!r} is not an IPv4 or IPv6 CIDR") from None
+        if not _CIDR.fullmatch(value):
+            raise _invalid(f"{value!r} is not an IPv4 or IPv6 CIDR (address or address/length)")
+        networks.append(str(ipaddress.ip_network(value, strict=False)))
     return list(dict.fromkeys(networks))
 
 
-_DURATION_SCHEMA = {"type": "string", "pattern": "^[0-9]{1,6}[smhdwy]$"}
+# The bounds apply after conversion; the schemas' patterns spell them out in every unit.
 Ttl = Annotated[
     timedelta,
     BeforeValidator(_ttl),
-    WithJsonSchema({**_DURATION_SCHEMA, "examples": ["90d"], "description": "at most 1y"}),
+    WithJsonSchema(
+        {
+            **durations.schema(durations.MAX_TTL, zero=False),
+            "examples": ["90d"],
+            "description": "More than 0s, at most 1y (366d): 90d, 12h, 30m, 45s, 2w or 1y.",
+        }
+    ),
 ]
 Grace = Annotated[
     timedelta,
     BeforeValidator(_grace),
-    WithJsonSchema({**_DURATION_SCHEMA, "examples": ["24h"], "description": "0s to 7d"}),
+    WithJsonSchema(
+        {
+            **durations.schema(durations.MAX_GRACE, zero=True),
+            "examples": ["24h"],
+            "description": "0s to 7d: 24h, 30m, 2d…",
+        }
+    ),
 ]
 Scopes = Annotated[
     list[str],
@@ -108,14 +147,23 @@ Scopes = Annotated[
     ),
 ]
 IpAllowlist = Annotated[
-    list[Annotated[str, Field(max_length=49)]],
+    list[Annotated[str, Field(max_length=49, json_schema_extra={"pattern": CIDR_PATTERN})]],
     Field(max_length=100, examples=[["203.0.113.0/24", "2001:db8::/32"]]),
     AfterValidator(_cidrs),
 ]
 
 
+def _exactly_one_id(schema: dict[str, Any]) -> None:
+    """As `_exactly_one` checks it: one property, an id, never null."""
+    for field in schema["properties"].values():
+        field.update(next(option for option in field.pop("anyOf") if option["type"] != "null"))
+    schema.update(minProperties=1, maxProperties=1)
+
+
 class Pin(RequestBody):
     """Exactly one of these: the key then acts only on that resource and what lies beneath it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_id)
 
     team: ResourceId | None = None
     project: ResourceId | None = None
@@ -137,7 +185,10 @@ class KeyCreate(RequestBody):
     name: Name
     scopes: Scopes
     resource: Pin | None = None
-    expires_in: Ttl = durations.DEFAULT_TTL
+    expires_in: Ttl = Field(
+        default=durations.DEFAULT_TTL,
+        json_schema_extra={"default": durations.written(durations.DEFAULT_TTL)},
+    )
     ip_allowlist: IpAllowlist = Field(default_factory=list)
     owner: Literal["client", "team"] = Field(
         default="client",
@@ -160,6 +211,7 @@ class KeyRoll(RequestBody):
     grace: Grace = Field(
         default=durations.DEFAULT_GRACE,
         description="How long the old secret keeps working: 0s to 7d.",
+        json_schema_extra={"default": durations.written(durations.DEFAULT_GRACE)},
     )
 
 
