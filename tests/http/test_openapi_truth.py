@@ -13,7 +13,7 @@ import jsonschema_rs
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import SecretsWorld, World, secrets_path
+from tests.factories import SecretsWorld, World, redirects_path, secrets_path
 
 
 @pytest.fixture
@@ -307,3 +307,154 @@ def test_a_pin_names_exactly_one_resource_in_the_schema_too(
         response = api.post("/v1/api-keys", headers=key.headers, json=body)
         assert response.status_code == 422, response.text
         assert response.json()["error"]["param"] == "resource"
+
+
+# e. The probes' 400 --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+@pytest.mark.parametrize(
+    "refused", [{"headers": {"Forge-Version": "1999-01-01"}}, {"params": {"token": "x"}}]
+)
+def test_a_probe_refuses_as_documented(
+    api: TestClient, document: dict[str, Any], path: str, refused: dict[str, Any]
+) -> None:
+    """A probe still passes the contract (the version header, no key in a query): its 400
+    is declared, in the /v1 error shape."""
+    response = api.get(path, **refused)
+    assert response.status_code == 400
+    assert_documented(document, "GET", path, response)
+
+
+# f. Every status an operation can answer is declared ---------------------------------------------
+
+EVERY_OPERATION = {"400", "431", "503"}
+AUTHENTICATED = {"401", "403", "404", "422", "429", "500"}
+WITH_A_BODY = {"413", "415"}
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def test_every_operation_declares_what_the_contract_can_answer(document: dict[str, Any]) -> None:
+    missing = []
+    for method, path, operation in _operations(document):
+        expected = set(EVERY_OPERATION)
+        if operation.get("security"):
+            expected |= AUTHENTICATED | ({"409"} if method != "GET" else set())
+            expected |= WITH_A_BODY if method in ("POST", "PUT", "PATCH", "DELETE") else set()
+        if any(p["name"] == "If-Match" for p in operation["parameters"]):
+            expected.add("412")
+        missing += [(method, path, s) for s in sorted(expected - set(operation["responses"]))]
+    assert missing == []
+
+
+def test_405_is_declared_once_with_its_allow_header(document: dict[str, Any]) -> None:
+    declared = document["components"]["responses"]["MethodNotAllowed"]
+    assert declared["headers"]["Allow"]["schema"] == {"type": "string"}
+    assert declared["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
+
+
+def test_a_stale_if_match_answers_a_declared_412(
+    api: TestClient, w: SecretsWorld, document: dict[str, Any]
+) -> None:
+    headers = {**w.owner.headers, "If-Match": '"v9"'}
+    response = api.put(redirects_path(w.env), headers=headers, json={"rules": []})
+    assert response.status_code == 412
+    assert_documented(document, "PUT", "/v1/sites/{site}/environments/{env}/redirects", response)
+
+
+def _team_path(w: SecretsWorld) -> str:
+    return f"/{w.team.slug}/{w.site.slug}/envs/{w.env.name}/secrets"
+
+
+TEAM_PATHS = "/{o}/{p}/envs/{envName}/secrets"
+
+
+def test_the_team_path_surface_answers_declared_413_and_415(
+    api_with: Callable[..., TestClient], w: SecretsWorld, document: dict[str, Any]
+) -> None:
+    api = api_with(max_body_bytes=64)
+    body = {"kind": "Secret", "name": "A", "description": "x" * 100}
+    too_large = api.post(_team_path(w), headers=w.owner.headers, json=body)
+    assert too_large.status_code == 413
+    assert_documented(document, "POST", TEAM_PATHS, too_large)
+    headers = {**w.owner.headers, "Content-Type": "text/plain"}
+    not_json = api.post(_team_path(w), headers=headers, content=b"kind=Secret")
+    assert not_json.status_code == 415
+    assert_documented(document, "POST", TEAM_PATHS, not_json)
+
+
+def test_the_team_path_surface_answers_a_declared_429(
+    api_with: Callable[..., TestClient], w: SecretsWorld, document: dict[str, Any]
+) -> None:
+    api = api_with(ratelimit_read=1)
+    assert api.get(_team_path(w), headers=w.owner.headers).status_code == 200
+    limited = api.get(_team_path(w), headers=w.owner.headers)
+    assert limited.status_code == 429
+    assert_documented(document, "GET", TEAM_PATHS, limited)
+
+
+# g. A 405's Allow lists exactly the path's methods -------------------------------------------------
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _filled(template: str, w: SecretsWorld, key_id: str) -> str:
+    values = {
+        "site": w.site.id,
+        "env": w.env.id,
+        "team": w.team.id,
+        "id": key_id,
+        "key": "A",
+        "name": "A",
+        "o": w.team.slug,
+        "p": w.site.slug,
+        "envName": w.env.name,
+    }
+    return re.sub(r"{([^}]+)}", lambda m: values.get(m.group(1), "1"), template)
+
+
+def test_every_path_answers_other_methods_405_allowing_exactly_its_own(
+    api: TestClient, w: SecretsWorld, document: dict[str, Any]
+) -> None:
+    wrong = []
+    for template, item in document["paths"].items():
+        declared = {m.upper() for m in item}
+        allow = ", ".join(sorted(declared | ({"HEAD"} if "GET" in declared else set())))
+        path = _filled(template, w, w.owner.id)
+        for method in sorted(set(METHODS) - declared):
+            response = api.request(method, path, headers=w.owner.headers)
+            if (response.status_code, response.headers.get("allow")) != (405, allow):
+                wrong.append(
+                    (method, template, response.status_code, response.headers.get("allow"))
+                )
+    assert wrong == []
+
+
+LITERAL_PATHS = {"/api-keys/self": "GET, HEAD", "/compare": "GET, HEAD", "/import": "POST"}
+
+
+@pytest.mark.parametrize(
+    ("tail", "method"),
+    [(tail, m) for tail, allow in LITERAL_PATHS.items() for m in METHODS if m not in allow],
+)
+def test_a_literal_path_is_never_taken_for_its_templated_sibling(
+    api: TestClient, w: SecretsWorld, document: dict[str, Any], tail: str, method: str
+) -> None:
+    """`PATCH /v1/api-keys/self` is no update of a key named "self": that path has GET only."""
+    path = "/v1" + tail if tail.startswith("/api-keys") else secrets_path(w.env) + tail
+    response = api.request(method, path, headers=w.owner.headers, json={})
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == LITERAL_PATHS[tail]
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    declared = document["components"]["responses"]["MethodNotAllowed"]
+    schema = declared["content"]["application/json"]["schema"]
+    assert validator(document, schema).is_valid(response.json())
