@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -94,6 +95,13 @@ def app(settings: Settings, database: Database) -> FastAPI:
 def api(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, client=("198.51.100.7", 50000)) as client:
         yield client
+
+
+@pytest.fixture
+def document(api: TestClient) -> dict[str, Any]:
+    """`/v1/openapi.json` as the app serves it (tests/documented.py reads it)."""
+    doc: dict[str, Any] = api.get("/v1/openapi.json").json()
+    return doc
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from forge.secrets.listing import Entry
 from forge.secrets.schemas import (
     ComparisonOut,
     ImportOut,
-    KeyName,
     KeyComparison,
+    KeyName,
     SecretDeclare,
     SecretDeleted,
     SecretDetail,
