@@ -280,3 +280,19 @@ def test_a_literal_path_is_never_taken_for_its_templated_sibling(
     declared = document["components"]["responses"]["MethodNotAllowed"]
     schema = declared["content"]["application/json"]["schema"]
     assert validator(document, schema).is_valid(response.json())
+
+
+# Found by the stateful campaign: a rule on a real team's setting ------------------------------------
+
+
+@pytest.mark.parametrize("roles", [["admin"], ["member", "admin"]])
+def test_value_setter_roles_without_owner_are_schema_invalid_and_refused(
+    api: TestClient, w: SecretsWorld, document: dict[str, Any], roles: list[str]
+) -> None:
+    schema = document["components"]["schemas"]["TeamUpdate"]
+    assert not validator(document, schema).is_valid({"secret_value_roles": roles})
+    body = {"secret_value_roles": roles}
+    response = api.patch(f"/v1/teams/{w.team.id}", headers=w.owner.headers, json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["param"] == "secret_value_roles"
+    assert_documented(document, "PATCH", "/v1/teams/{team}", response)
