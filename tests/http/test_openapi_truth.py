@@ -282,7 +282,7 @@ def test_a_literal_path_is_never_taken_for_its_templated_sibling(
     assert validator(document, schema).is_valid(response.json())
 
 
-# Found by the stateful campaign: a rule on a real team's setting ------------------------------------
+# Found by the stateful campaign: a rule on a real team's setting ---------------------------------
 
 
 @pytest.mark.parametrize("roles", [["admin"], ["member", "admin"]])
