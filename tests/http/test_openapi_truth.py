@@ -296,3 +296,27 @@ def test_value_setter_roles_without_owner_are_schema_invalid_and_refused(
     assert response.status_code == 422
     assert response.json()["error"]["param"] == "secret_value_roles"
     assert_documented(document, "PATCH", "/v1/teams/{team}", response)
+
+
+HOSTNAMES = ["example.com", "Shop.Example.COM.", "a.b", "1.2.3.4", "a.123", "a.12b", "-a.com"]
+HOSTNAMES += [
+    "a..com",
+    "a.com\n",
+    " a.com\t",
+    "\u00a0a.com",
+    "\u212a.example.com",
+    "a" * 64 + ".com",
+]
+
+
+@pytest.mark.parametrize("hostname", HOSTNAMES)
+def test_a_hostname_is_schema_valid_exactly_when_accepted(
+    api: TestClient, w: SecretsWorld, document: dict[str, Any], hostname: str
+) -> None:
+    template = "/v1/sites/{site}/environments/{env}"
+    schema = document["components"]["schemas"]["EnvironmentUpdate"]["properties"]["hostnames"]
+    items = next(option for option in schema["anyOf"] if option["type"] == "array")["items"]
+    path = f"/v1/sites/{w.site.id}/environments/{w.env.id}"
+    response = api.patch(path, headers=w.owner.headers, json={"hostnames": [hostname]})
+    assert response.status_code == (200 if matches(items, hostname) else 422), response.text
+    assert_documented(document, "PATCH", template, response)

@@ -17,10 +17,22 @@ EnvName = Annotated[
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 
 
+# `_hostname`'s rule as the schema declares it: letters of either case, an optional final dot,
+# spaces and tabs around (stripped; only those two, which a pattern can name).
+_LABEL_ANY_CASE = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_PATTERN = (
+    rf"^[ \t]*(?:{_LABEL_ANY_CASE}\.)+(?![0-9]+\.?[ \t]*$){_LABEL_ANY_CASE}\.?[ \t]*$"
+)
+
+
 def _hostname(value: str) -> str:
     """A DNS name of two labels or more; no IP literal (an all-numeric last label is none)."""
-    host = value.strip().lower().removesuffix(".")
-    if len(host) > 253 or not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})+", host, re.ASCII):
+    host = value.strip(" \t").lower().removesuffix(".")  # ASCII only: "\u212a".lower() is "k"
+    if (
+        not value.isascii()
+        or len(host) > 253
+        or not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})+", host, re.ASCII)
+    ):
         raise ValueError(f"{value!r} is not a valid hostname")
     if host.rsplit(".", 1)[-1].isdigit():
         raise ValueError(f"{value!r} is an IP address; hostnames are DNS names")
@@ -56,7 +68,12 @@ def _origin_url(value: str) -> str:
     return value
 
 
-Hostname = Annotated[str, StringConstraints(max_length=253), AfterValidator(_hostname)]
+Hostname = Annotated[
+    str,
+    StringConstraints(max_length=253),
+    AfterValidator(_hostname),
+    Field(json_schema_extra={"pattern": HOSTNAME_PATTERN}),
+]
 OriginUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_origin_url)]
 Hostnames = Annotated[list[Hostname], Field(max_length=100)]
 
