@@ -24,9 +24,8 @@ from forge import logs, migrate
 from forge.app import create_app
 from forge.config import Settings, load_settings
 from forge.db import Database
-from forge.models import metadata
 from forge.tenancy.models import Team
-from tests.factories import Key, SecretsWorld, World
+from tests.factories import Key, SecretsWorld, World, empty_tables
 
 BACKEND = os.environ.get("FORGE_TEST_DATABASE", "sqlite")
 PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -67,15 +66,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "database" not in request.fixturenames:
         return
-    db: Database = request.getfixturevalue("database")
-    with db.engine.begin() as connection:
-        for table in metadata.sorted_tables:
-            # Rows pointing at rows of their own table (an environment's parent) go first.
-            for fk in table.foreign_keys:
-                if fk.column.table is table and fk.parent.nullable:
-                    connection.execute(table.update().values({fk.parent.name: None}))
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+    empty_tables(request.getfixturevalue("database"))
 
 
 @pytest.fixture

@@ -320,3 +320,19 @@ def test_a_hostname_is_schema_valid_exactly_when_accepted(
     response = api.patch(path, headers=w.owner.headers, json={"hostnames": [hostname]})
     assert response.status_code == (200 if matches(items, hostname) else 422), response.text
     assert_documented(document, "PATCH", template, response)
+
+
+ORIGINS = ["https://origin.example.com", "http://localhost:8080/x", "http://[::1]:80/"]
+ORIGINS += ["HTTPS://A.COM", "http://a.com:65536", "http://a.com:080", "http://u@a.com"]
+ORIGINS += ["http://a.com/?q", "ftp://a.com", "http://a.123/", "__proto__", "http://a.com/ x"]
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_an_origin_url_is_schema_valid_exactly_when_accepted(
+    api: TestClient, w: SecretsWorld, document: dict[str, Any], origin: str
+) -> None:
+    schema = document["components"]["schemas"]["EnvironmentUpdate"]["properties"]["origin_url"]
+    url = next(option for option in schema["anyOf"] if option["type"] == "string")
+    path = f"/v1/sites/{w.site.id}/environments/{w.env.id}"
+    response = api.patch(path, headers=w.owner.headers, json={"origin_url": origin})
+    assert response.status_code == (200 if matches(url, origin) else 422), response.text

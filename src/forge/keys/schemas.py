@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from forge.keys import durations
 from forge.keys import scopes as catalogue
 from forge.ratelimit.schemas import BucketOut
-from forge.schemas import Name, RequestBody, ResourceId, Timestamp
+from forge.schemas import IPV4, IPV6, Name, RequestBody, ResourceId, Timestamp
 
 
 def _invalid(message: str) -> PydanticCustomError:
@@ -68,32 +68,11 @@ def _scopes(requested: object) -> list[str]:
 
 
 # CIDR notation, as the schema declares it: an address, optionally with a prefix length
-# (RFC 4632; RFC 4291 §2.2 and §2.3 for IPv6, RFC 3986's grammar). Checked before
+# (RFC 4632, RFC 4291 §2.3). Checked before
 # `ip_network`, which also reads netmasks ("/255.255.255.0") and surrounding spaces, so that a
 # schema-valid entry is accepted and an accepted one is schema-valid.
-_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-_IPV4 = rf"(?:{_OCTET}\.){{3}}{_OCTET}"
-_H16 = "[0-9A-Fa-f]{1,4}"
-_LS32 = f"(?:{_H16}:{_H16}|{_IPV4})"
-_IPV6 = (
-    "(?:"
-    + "|".join(
-        [
-            f"(?:{_H16}:){{6}}{_LS32}",
-            f"::(?:{_H16}:){{5}}{_LS32}",
-            f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
-            f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
-            f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
-            f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
-            f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
-            f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
-            f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
-        ]
-    )
-    + ")"
-)
 CIDR_PATTERN = (
-    f"^(?:{_IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|{_IPV6}(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$"
+    f"^(?:{IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|{IPV6}(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$"
 )
 _CIDR = re.compile(CIDR_PATTERN)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from forge.schemas import Name, RequestBody, ResourceId, Slug, Timestamp
+from forge.schemas import IPV4, IPV6, Name, RequestBody, ResourceId, Slug, Timestamp
 
 EnvName = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", max_length=63)
@@ -54,7 +54,26 @@ def _is_origin_host(host: str) -> bool:
     return True
 
 
+_HOST_NAME = rf"(?:{_LABEL_ANY_CASE}\.)+(?![0-9]+\.?(?:[:/]|$)){_LABEL_ANY_CASE}\.?"
+_PORT = (
+    "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
+    "|[1-9][0-9]{0,3}|0))"
+)
+# `_origin_url`'s rule as the schema declares it, and checked first: `urlsplit` alone reads far
+# more (spaces, backslashes, user info) than a pattern could say.
+ORIGIN_URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:{_HOST_NAME}|[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|{IPV4}"
+    rf"|\[{IPV6}\]){_PORT}?(?:/[\x21\x22\x24-\x3e\x40-\x7e]*)?$"
+)
+_ORIGIN_URL = re.compile(ORIGIN_URL_PATTERN)
+
+
 def _origin_url(value: str) -> str:
+    if not _ORIGIN_URL.fullmatch(value):
+        raise ValueError(
+            "must be an absolute http:// or https:// URL: a host name, localhost or an IP "
+            "address, an optional port and path; no credentials, query or fragment"
+        )
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http:// or https:// URL")
@@ -74,7 +93,12 @@ Hostname = Annotated[
     AfterValidator(_hostname),
     Field(json_schema_extra={"pattern": HOSTNAME_PATTERN}),
 ]
-OriginUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_origin_url)]
+OriginUrl = Annotated[
+    str,
+    StringConstraints(max_length=2048),
+    AfterValidator(_origin_url),
+    Field(json_schema_extra={"pattern": ORIGIN_URL_PATTERN}),
+]
 Hostnames = Annotated[list[Hostname], Field(max_length=100)]
 
 
