@@ -16,9 +16,9 @@ import os
 from typing import Any
 
 import schemathesis
-from schemathesis import GenerationMode
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis import GenerationMode
 
 from forge.db import Database
 from tests.factories import SecretsWorld, World, empty_tables
