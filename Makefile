@@ -31,10 +31,12 @@ test-postgresql: install
 
 test: lint test-sqlite test-postgresql
 
-# The longer schemathesis campaign (make test runs 15 examples per operation).
+# The longer schemathesis campaigns (make test runs 15 examples per operation, and 8 stateful
+# scenarios of 8 steps): 300 per operation, 200 scenarios of up to 20 steps. docs/reliability.md.
+FUZZ_LONG := FORGE_FUZZ_EXAMPLES=300 FORGE_FUZZ_SCENARIOS=200 FORGE_FUZZ_STEPS=20
 fuzz: install
-	FORGE_FUZZ_EXAMPLES=300 FORGE_TEST_DATABASE=sqlite $(BIN)/pytest tests/fuzz
-	FORGE_FUZZ_EXAMPLES=300 FORGE_TEST_DATABASE=postgresql $(BIN)/pytest tests/fuzz
+	$(FUZZ_LONG) FORGE_TEST_DATABASE=sqlite $(BIN)/pytest -n 2 tests/fuzz
+	$(FUZZ_LONG) FORGE_TEST_DATABASE=postgresql $(BIN)/pytest -n 2 tests/fuzz
 
 bench: install
 	$(BIN)/python bench/api_throughput.py

@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -24,10 +25,9 @@ from forge import logs, migrate
 from forge.app import create_app
 from forge.config import Settings, load_settings
 from forge.db import Database
-from forge.models import metadata
 from forge.tenancy.models import Team
 from tests import leaks
-from tests.factories import Key, SecretsWorld, World
+from tests.factories import Key, SecretsWorld, World, empty_tables
 
 BACKEND = os.environ.get("FORGE_TEST_DATABASE", "sqlite")
 PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -87,15 +87,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "database" not in request.fixturenames:
         return
-    db: Database = request.getfixturevalue("database")
-    with db.engine.begin() as connection:
-        for table in metadata.sorted_tables:
-            # Rows pointing at rows of their own table (an environment's parent) go first.
-            for fk in table.foreign_keys:
-                if fk.column.table is table and fk.parent.nullable:
-                    connection.execute(table.update().values({fk.parent.name: None}))
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+    empty_tables(request.getfixturevalue("database"))
 
 
 @pytest.fixture
@@ -115,6 +107,13 @@ def app(settings: Settings, database: Database) -> FastAPI:
 def api(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, client=("198.51.100.7", 50000)) as client:
         yield client
+
+
+@pytest.fixture
+def document(api: TestClient) -> dict[str, Any]:
+    """`/v1/openapi.json` as the app serves it (tests/documented.py reads it)."""
+    doc: dict[str, Any] = api.get("/v1/openapi.json").json()
+    return doc
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from forge.keys import scopes as catalogue
 from forge.keys import service as keys
 from forge.keys.models import ApiKey
 from forge.keys.principal import operator_in, resolve
+from forge.models import metadata
 from forge.notify import LocalHub
 from forge.principal import Principal
 from forge.sites import service as sites
@@ -32,6 +33,18 @@ _counter = itertools.count(1)
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{next(_counter)}"
+
+
+def empty_tables(database: Database) -> None:
+    """Every row of every table deleted (the schema stays), children first."""
+    with database.engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            # Rows pointing at rows of their own table (an environment's parent) go first.
+            for fk in table.foreign_keys:
+                if fk.column.table is table and fk.parent.nullable:
+                    connection.execute(table.update().values({fk.parent.name: None}))
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 def bearer(secret: str) -> dict[str, str]:

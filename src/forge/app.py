@@ -44,7 +44,9 @@ log = logging.getLogger("forge.app")
 
 DESCRIPTION = (
     "The public API of Forge. Authenticate with `Authorization: Bearer <key>`; every response "
-    "is `{data, request_id}` or `{error, request_id}`."
+    "is `{data, request_id}` or `{error, request_id}`. A method a path does not declare answers "
+    "`405` (`#/components/responses/MethodNotAllowed`) with `Allow` listing exactly that path's "
+    "methods."
 )
 
 

@@ -25,10 +25,6 @@ PENDING: set[str] = set()
 # equivalents the SDK covers.
 NOT_IN_SDK = re.compile(r"^/(v1/secret-scanning/github|healthz|readyz|api/v1/clear-cache|\{o\}/)")
 
-# A replay of a create or a roll answers without the secret (it is never stored), so the SDK
-# models cannot require it though the first answer always has it.
-OPTIONAL_IN_SDK = {("KeyCreated", "secret"), ("KeyRolled", "secret")}
-
 # SDK argument → API parameter, where Python names differ from the API's.
 ARGUMENT_NAMES = {
     "soft": "mode",
@@ -194,9 +190,7 @@ def test_every_model_has_exactly_its_schemas_fields(document: dict[str, Any]) ->
         api = schemas[model.__schema__]
         ours = model.model_json_schema(by_alias=True, mode="serialization")
         assert set(ours["properties"]) == set(api["properties"]), model
-        api_required = set(api.get("required", [])) - {
-            field for schema, field in OPTIONAL_IN_SDK if schema == model.__schema__
-        }
+        api_required = set(api.get("required", []))
         assert set(ours.get("required", [])) <= set(api.get("required", [])), model
         assert api_required - {k for k, v in api["properties"].items() if "default" in v} <= set(
             ours.get("required", [])

@@ -103,3 +103,13 @@ def test_head_is_answered_like_get_without_a_body(api: TestClient, world: World)
     assert response.status_code == 200
     assert response.content == b""
     assert response.headers["request-id"].startswith("req_")
+
+
+def test_an_empty_version_is_refused_naming_the_header(api: TestClient, world: World) -> None:
+    # The document's enum excludes "": an empty header is a mistake, not "the latest".
+    key = world.owner_key()
+    response = api.get("/v1/sites", headers={**key.headers, "Forge-Version": ""})
+    error = assert_error(response, 400, "invalid_version", param="Forge-Version")
+    assert error["message"] == (
+        f"Forge-Version is empty; send one of {LATEST}, or omit the header for the latest."
+    )

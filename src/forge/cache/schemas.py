@@ -6,17 +6,28 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from forge.schemas import RequestBody, Timestamp
 
 MAX_SELECTORS = 256
 MAX_SELECTOR_CHARS = 1024
-_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no space
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space
+# The rules below as the schema declares them (the checks keep their own messages).
+TAG_PATTERN = r"^[\x21-\x2b\x2d-\x7e]+$"
+PATH_PATTERN = r"^/[\x21\x22\x24-\x3e\x40-\x7e]*$"
+HASH_PATTERN = r"^[\x21-\x7e]+$"
 
 
 def _tag(value: str) -> str:
-    if not _PRINTABLE.match(value) or "," in value:
+    if not _PRINTABLE.fullmatch(value) or "," in value:
         raise ValueError("a tag is printable ASCII without spaces or commas")
     return value
 
@@ -26,13 +37,13 @@ def _path(value: str) -> str:
         raise ValueError("a path starts with /")
     if "?" in value or "#" in value:
         raise ValueError("a purge path has no query string or fragment (every variant is purged)")
-    if not _PRINTABLE.match(value):
+    if not _PRINTABLE.fullmatch(value):
         raise ValueError("a path is printable ASCII without spaces (percent-encode the rest)")
     return value
 
 
 def _cache_hash(value: str) -> str:
-    if not _PRINTABLE.match(value):
+    if not _PRINTABLE.fullmatch(value):
         raise ValueError("a cache hash is the Forge-Cache-Hash header's value")
     return value
 
@@ -44,20 +55,28 @@ def _not_empty(values: list[str] | None) -> list[str] | None:
 
 
 _Bounded = StringConstraints(min_length=1, max_length=MAX_SELECTOR_CHARS)
-Tag = Annotated[str, _Bounded, AfterValidator(_tag)]
-PurgePath = Annotated[str, _Bounded, AfterValidator(_path)]
-CacheHash = Annotated[str, _Bounded, AfterValidator(_cache_hash)]
+Tag = Annotated[
+    str, _Bounded, AfterValidator(_tag), Field(json_schema_extra={"pattern": TAG_PATTERN})
+]
+PurgePath = Annotated[
+    str, _Bounded, AfterValidator(_path), Field(json_schema_extra={"pattern": PATH_PATTERN})
+]
+CacheHash = Annotated[
+    str, _Bounded, AfterValidator(_cache_hash), Field(json_schema_extra={"pattern": HASH_PATTERN})
+]
+# `_not_empty` refuses [] with its own message; the schema says minItems.
+_SELECTORS = Field(max_length=MAX_SELECTORS, json_schema_extra={"minItems": 1})
 
 Tags = Annotated[
     # The bound sits on the list itself: on `list | None` pydantic applies it to None too (500).
-    Annotated[list[Tag], Field(max_length=MAX_SELECTORS)] | None,
+    Annotated[list[Tag], _SELECTORS] | None,
     AfterValidator(_not_empty),
     Field(
         description="Purge entries tagged with any of these (Surrogate-Key / Cache-Tag).",
     ),
 ]
 Paths = Annotated[
-    Annotated[list[PurgePath], Field(max_length=MAX_SELECTORS)] | None,
+    Annotated[list[PurgePath], _SELECTORS] | None,
     AfterValidator(_not_empty),
     Field(
         description="Purge these URL paths; `*` matches zero or more characters; a path "
@@ -65,7 +84,7 @@ Paths = Annotated[
     ),
 ]
 CacheHashes = Annotated[
-    Annotated[list[CacheHash], Field(max_length=MAX_SELECTORS)] | None,
+    Annotated[list[CacheHash], _SELECTORS] | None,
     AfterValidator(_not_empty),
     Field(
         description="Purge the entries with these Forge-Cache-Hash values.",
@@ -108,9 +127,25 @@ class PurgeRequest(RequestBody):
         return self
 
 
+_ONE_OF = ("paths", "surrogateKeys", "cacheHashes")
+
+
+def _at_most_one_selector_list(schema: dict[str, Any]) -> None:
+    """As `clear_cache._one_selector` refuses it: two of the lists, neither null."""
+    pairs = [(a, b) for i, a in enumerate(_ONE_OF) for b in _ONE_OF[i + 1 :]]
+    schema["not"] = {
+        "anyOf": [
+            {"required": [a, b], "properties": {a: {"type": "array"}, b: {"type": "array"}}}
+            for a, b in pairs
+        ]
+    }
+
+
 class ClearCacheRequest(RequestBody):
     """The body of `POST /api/v1/clear-cache`: the environment named by slugs, camelCase
     selectors (the field names deploy scripts written for that route send)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_at_most_one_selector_list)
 
     team: str = Field(max_length=63, description="The team's slug.")
     site: str = Field(max_length=63, description="The site's slug.")

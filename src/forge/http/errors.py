@@ -30,6 +30,7 @@ from forge.errors import (
     NotFound,
     ValidationFailed,
 )
+from forge.http import paths
 from forge.http.context import current_request_id
 from forge.keys import material
 
@@ -139,34 +140,17 @@ def _validation_error(exc: RequestValidationError) -> ForgeError:
     )
 
 
-def _route_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
-    """Each documented path as a regex with its methods, built once per app."""
-    cached: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
-        app.state, "route_patterns", None
-    )
-    if cached is None:
-        cached = []
-        for path, operations in app.openapi()["paths"].items():
-            pattern = re.compile("^" + re.sub(r"{[^}]+}", "[^/]+", path) + "$")
-            methods = {m.upper() for m in operations}
-            cached.append((pattern, methods | ({"HEAD"} if "GET" in methods else set())))
-        app.state.route_patterns = cached
-    return cached
-
-
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route accepts on this path (several routes may share a path)."""
-    return sorted(
-        {m for pattern, methods in _route_patterns(app) if pattern.match(path) for m in methods}
-    )
+def method_not_allowed(app: FastAPI, path: str) -> MethodNotAllowed:
+    """The 405 of a path: `Allow` lists exactly its methods (forge.http.paths)."""
+    allowed = ", ".join(paths.table_of(app).allowed(path))
+    return MethodNotAllowed(f"This route accepts {allowed}.", headers={"Allow": allowed})
 
 
 def _http_error(request: Request, exc: StarletteHTTPException) -> ForgeError:
     if exc.status_code == 404:
         return NotFound("No such route.")
     if exc.status_code == 405:
-        allowed = ", ".join(allowed_methods(request.app, _path(request)))
-        return MethodNotAllowed(f"This route accepts {allowed}.", headers={"Allow": allowed})
+        return method_not_allowed(request.app, _path(request))
     return InvalidRequest(str(exc.detail))
 
 
@@ -198,6 +182,18 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
 
+# What every request may be answered before or around its route, whatever the operation: the
+# contract middleware's refusals, the pipeline's, and `forge serve`'s own (431, and 503 at its
+# connection limit). An operation's own answers (412 for an If-Match) are added by
+# `forge.http.openapi`; a method a path lacks is its `MethodNotAllowed` response.
+SERVER_ANSWERS = (
+    (431, "header_fields_too_large: the request head is over FORGE_MAX_HEADER_BYTES"),
+    (
+        503,
+        "service_unavailable: the database did not answer, or the process holds its maximum "
+        "of connections; Retry-After: 1",
+    ),
+)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in (
@@ -211,5 +207,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "validation_error, naming the param; or idempotency_key_reused"),
         (429, "rate_limited, naming the bucket, with Retry-After"),
         (500, "internal"),
+        *SERVER_ANSWERS,
+    )
+}
+# The probes take no key and no body, but the contract still reads `Forge-Version` and refuses
+# a key in the query string.
+PROBE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "invalid_version, or invalid_request: a key in the query string"),
+        *SERVER_ANSWERS,
     )
 }

@@ -9,8 +9,9 @@ from starlette.responses import JSONResponse
 from forge.db import Database
 from forge.http.context import current_request_id
 from forge.http.envelope import Envelope
+from forge.http.errors import PROBE_RESPONSES, ErrorBody
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=PROBE_RESPONSES)
 
 # A load balancer's probe gives up after a few seconds; answer before that.
 READY_WITHIN_SECONDS = 1.0
@@ -29,7 +30,13 @@ async def healthz() -> Envelope[Health]:
 @router.get(
     "/readyz",
     summary="The process can serve: its database answers",
-    responses={503: {"model": Envelope[Health], "description": "A dependency is down"}},
+    responses={
+        503: {
+            "model": Envelope[Health] | ErrorBody,
+            "description": "A dependency is down (the probe's answer), or the process holds its "
+            "maximum of connections (an error)",
+        }
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
     database: Database = request.app.state.database

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from forge.http import versions
+from forge.idempotency import service as idempotency
 
 _VERSION_HEADER = {
     "name": "Forge-Version",
@@ -21,10 +22,39 @@ _IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "Up to 255 characters; a retry with the same key and request replays the "
-    "first response (Idempotent-Replayed: true) for 24 hours. See docs/idempotency.md.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": f"1–{idempotency.MAX_KEY_LENGTH} printable ASCII characters; a retry with "
+    "the same key and request replays the first response (Idempotent-Replayed: true) for 24 "
+    "hours. See docs/idempotency.md.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_LENGTH,
+        "pattern": idempotency.KEY_PATTERN,
+    },
 }
+
+
+_PRECONDITION_FAILED = "precondition_failed: the If-Match no longer matches; nothing changed"
+
+# OpenAPI has no operation for a method a path lacks: its answer is declared once, here.
+_METHOD_NOT_ALLOWED = {
+    "description": "method_not_allowed: the path exists, not with this method. Every path "
+    "answers it for every method it does not declare (HEAD is GET's).",
+    "headers": {
+        "Allow": {
+            "description": "Exactly the path's methods, HEAD with GET (e.g. `GET, HEAD`).",
+            "schema": {"type": "string"},
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
+def _declare_own_answers(operation: dict[str, Any]) -> None:
+    """The answers an operation's own parameters imply: 412 for an If-Match, in its shape."""
+    if any(p["name"] == "If-Match" for p in operation.get("parameters", [])):
+        shape = operation["responses"]["400"]["content"]
+        operation["responses"]["412"] = {"description": _PRECONDITION_FAILED, "content": shape}
 
 
 def build(app: FastAPI) -> dict[str, Any]:
@@ -45,8 +75,10 @@ def build(app: FastAPI) -> dict[str, Any]:
             "description": "The same key, on `POST /api/v1/clear-cache` only",
         },
     }
+    document["components"]["responses"] = {"MethodNotAllowed": _METHOD_NOT_ALLOWED}
     for operations in document["paths"].values():
         for method, operation in operations.items():
+            _declare_own_answers(operation)
             operation.setdefault("parameters", []).append(_VERSION_HEADER)
             # A POST spending `read` is a query (the redirect test call): no key is stored.
             stores = operation.get("x-forge-bucket") not in ("read", "free")

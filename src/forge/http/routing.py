@@ -30,9 +30,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forge.http import idempotency
+from forge.http import idempotency, paths
 from forge.http.access import Access
-from forge.http.errors import V1, Surface
+from forge.http.errors import V1, Surface, method_not_allowed
 from forge.http.pipeline import Gate, bucket_for
 
 Endpoint = Callable[..., Any]
@@ -196,6 +196,10 @@ class ForgeRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            path: str = request.scope["path"]
+            if paths.table_of(request.app).shadowed(self, path):
+                # e.g. PATCH /v1/api-keys/self: that path has GET only, it names no key.
+                raise method_not_allowed(request.app, path)
             try:
                 return await handler(request)
             except idempotency.Replayed as replay:

@@ -15,8 +15,17 @@ SUPPORTED: tuple[str, ...] = (LATEST,)
 
 
 def resolve(requested: str | None) -> str:
-    if requested is None or requested == "":
+    """The version in force: the latest when the header is absent. An empty header is refused,
+    like any value outside the enum: sending one is a mistake (a template's unset variable),
+    not a request for the latest."""
+    if requested is None:
         return LATEST
+    if requested == "":
+        raise InvalidVersion(
+            f"Forge-Version is empty; send one of {', '.join(SUPPORTED)}, or omit the header "
+            "for the latest.",
+            param="Forge-Version",
+        )
     if requested not in SUPPORTED:
         # Echo only what looks like a date: a key pasted here must never come back.
         shown = repr(requested) if _DATE.fullmatch(requested) else "given"

@@ -8,6 +8,7 @@ outcome is written into the same transaction as the route's own work. No HTTP he
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,9 @@ from forge.principal import Principal
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Printable ASCII; the OpenAPI document declares this very pattern and length.
+KEY_PATTERN = "^[ -~]+$"
+_KEY = re.compile(KEY_PATTERN)
 RETENTION = timedelta(hours=24)
 # A claim still "running" after this long belongs to a process that died: it can be retaken.
 ABANDONED_AFTER = timedelta(seconds=60)
@@ -51,7 +55,7 @@ class StoredResponse:
 
 
 def checked_key(raw: str) -> str:
-    if not raw or len(raw) > MAX_KEY_LENGTH or not raw.isprintable() or not raw.isascii():
+    if len(raw) > MAX_KEY_LENGTH or not _KEY.fullmatch(raw):
         raise InvalidRequest(
             f"{HEADER} must be 1–{MAX_KEY_LENGTH} printable ASCII characters.", param=HEADER
         )

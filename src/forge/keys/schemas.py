@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     WithJsonSchema,
     model_validator,
@@ -20,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from forge.keys import durations
 from forge.keys import scopes as catalogue
 from forge.ratelimit.schemas import BucketOut
-from forge.schemas import Name, RequestBody, ResourceId, Timestamp
+from forge.schemas import IPV4, IPV6, Name, RequestBody, ResourceId, Timestamp
 
 
 def _invalid(message: str) -> PydanticCustomError:
@@ -65,26 +67,47 @@ def _scopes(requested: object) -> list[str]:
         raise _invalid(str(err)) from None
 
 
+# CIDR notation, as the schema declares it: an address, optionally with a prefix length
+# (RFC 4632, RFC 4291 §2.3). Checked before
+# `ip_network`, which also reads netmasks ("/255.255.255.0") and surrounding spaces, so that a
+# schema-valid entry is accepted and an accepted one is schema-valid.
+CIDR_PATTERN = (
+    f"^(?:{IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|{IPV6}(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$"
+)
+_CIDR = re.compile(CIDR_PATTERN)
+
+
 def _cidrs(values: list[str]) -> list[str]:
     networks = []
     for value in values:
-        try:
-            networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
-        except ValueError:
-            raise _invalid(f"{value!r} is not an IPv4 or IPv6 CIDR") from None
+        if not _CIDR.fullmatch(value):
+            raise _invalid(f"{value!r} is not an IPv4 or IPv6 CIDR (address or address/length)")
+        networks.append(str(ipaddress.ip_network(value, strict=False)))
     return list(dict.fromkeys(networks))
 
 
-_DURATION_SCHEMA = {"type": "string", "pattern": "^[0-9]{1,6}[smhdwy]$"}
+# The bounds apply after conversion; the schemas' patterns spell them out in every unit.
 Ttl = Annotated[
     timedelta,
     BeforeValidator(_ttl),
-    WithJsonSchema({**_DURATION_SCHEMA, "examples": ["90d"], "description": "at most 1y"}),
+    WithJsonSchema(
+        {
+            **durations.schema(durations.MAX_TTL, zero=False),
+            "examples": ["90d"],
+            "description": "More than 0s, at most 1y (366d): 90d, 12h, 30m, 45s, 2w or 1y.",
+        }
+    ),
 ]
 Grace = Annotated[
     timedelta,
     BeforeValidator(_grace),
-    WithJsonSchema({**_DURATION_SCHEMA, "examples": ["24h"], "description": "0s to 7d"}),
+    WithJsonSchema(
+        {
+            **durations.schema(durations.MAX_GRACE, zero=True),
+            "examples": ["24h"],
+            "description": "0s to 7d: 24h, 30m, 2d…",
+        }
+    ),
 ]
 Scopes = Annotated[
     list[str],
@@ -107,14 +130,23 @@ Scopes = Annotated[
     ),
 ]
 IpAllowlist = Annotated[
-    list[Annotated[str, Field(max_length=49)]],
+    list[Annotated[str, Field(max_length=49, json_schema_extra={"pattern": CIDR_PATTERN})]],
     Field(max_length=100, examples=[["203.0.113.0/24", "2001:db8::/32"]]),
     AfterValidator(_cidrs),
 ]
 
 
+def _exactly_one_id(schema: dict[str, Any]) -> None:
+    """As `_exactly_one` checks it: one property, an id, never null."""
+    for field in schema["properties"].values():
+        field.update(next(option for option in field.pop("anyOf") if option["type"] != "null"))
+    schema.update(minProperties=1, maxProperties=1)
+
+
 class Pin(RequestBody):
     """Exactly one of these: the key then acts only on that resource and what lies beneath it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_id)
 
     team: ResourceId | None = None
     project: ResourceId | None = None
@@ -136,7 +168,10 @@ class KeyCreate(RequestBody):
     name: Name
     scopes: Scopes
     resource: Pin | None = None
-    expires_in: Ttl = durations.DEFAULT_TTL
+    expires_in: Ttl = Field(
+        default=durations.DEFAULT_TTL,
+        json_schema_extra={"default": durations.written(durations.DEFAULT_TTL)},
+    )
     ip_allowlist: IpAllowlist = Field(default_factory=list)
     owner: Literal["client", "team"] = Field(
         default="client",
@@ -159,18 +194,33 @@ class KeyRoll(RequestBody):
     grace: Grace = Field(
         default=durations.DEFAULT_GRACE,
         description="How long the old secret keeps working: 0s to 7d.",
+        json_schema_extra={"default": durations.written(durations.DEFAULT_GRACE)},
     )
 
 
 Resource = dict[str, str] | None
 
 
+# A replay answers the stored body, which never holds the secret (forge.idempotency.service).
+SHOWN_ONCE = (
+    "The key's secret, shown in this answer only. Absent from an idempotent replay "
+    "(`Idempotent-Replayed: true`): it is never stored, so a retry never reveals it again; if "
+    "the first answer was lost, roll the key."
+)
+
+
+def _absent_on_replay(schema: dict[str, Any]) -> None:
+    schema["required"] = [name for name in schema["required"] if name != "secret"]
+
+
 class KeyCreated(BaseModel):
     """The created key; `secret` is shown this once, and never again."""
 
+    model_config = ConfigDict(json_schema_extra=_absent_on_replay)
+
     id: str
     name: str
-    secret: str
+    secret: str = Field(description=SHOWN_ONCE)
     prefix: str
     scopes: list[str]
     resource: Resource
@@ -179,8 +229,10 @@ class KeyCreated(BaseModel):
 
 
 class KeyRolled(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_absent_on_replay)
+
     id: str
-    secret: str
+    secret: str = Field(description=SHOWN_ONCE)
     prefix: str
     previous_prefix: str
     previous_expires_at: Timestamp

@@ -26,6 +26,7 @@ from forge.secrets.compat_schemas import (
 )
 from forge.secrets.inheritance import SecretRow
 from forge.secrets.models import Secret
+from forge.secrets.schemas import KeyName
 from forge.sites.access import environment_of
 
 TEAM_PATHS = Surface("team/site/env paths", compat_error)
@@ -73,13 +74,13 @@ def create_secret(access: Write, body: CompatSecretBody) -> CompatSecret:
 
 
 @router.get("/{name}", summary="Get a secret by name")
-def get_secret(access: Read, name: str) -> CompatSecret:
+def get_secret(access: Read, name: KeyName) -> CompatSecret:
     env = environment_of(access)
     return _out(listing.entry(access.session, env, name, with_tombstones=False).secret)
 
 
 @router.put("/{name}", summary="Update a secret description")
-def update_secret(access: Write, name: str, body: CompatSecretBody) -> CompatSecret:
+def update_secret(access: Write, name: KeyName, body: CompatSecretBody) -> CompatSecret:
     if body.name != name:
         raise ValidationFailed("name: the body's name must match the path's.", param="name")
     secret = service.update_metadata(
@@ -93,13 +94,15 @@ def update_secret(access: Write, name: str, body: CompatSecretBody) -> CompatSec
 
 
 @router.delete("/{name}", summary="Delete a secret")
-def delete_secret(access: Write, name: str) -> CompatDeleted:
+def delete_secret(access: Write, name: KeyName) -> CompatDeleted:
     service.delete(access.session, access.principal, environment_of(access), name)
     return CompatDeleted(name=name)
 
 
 @router.put("/{name}/value", summary="Set a secret value (owners only)")
-def set_value(access: SetValue, keyring: AppKeyring, name: str, body: CompatValue) -> CompatSecret:
+def set_value(
+    access: SetValue, keyring: AppKeyring, name: KeyName, body: CompatValue
+) -> CompatSecret:
     secret = service.set_value(
         access.session,
         keyring,

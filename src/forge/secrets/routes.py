@@ -16,6 +16,7 @@ from forge.secrets.schemas import (
     ComparisonOut,
     ImportOut,
     KeyComparison,
+    KeyName,
     SecretDeclare,
     SecretDeleted,
     SecretDetail,
@@ -149,13 +150,13 @@ def import_secrets(
 
 
 @router.get("/{key}", summary="Get one secret's metadata and versions")
-def get_secret(access: SecretsRead, key: str) -> Envelope[SecretDetail]:
+def get_secret(access: SecretsRead, key: KeyName) -> Envelope[SecretDetail]:
     return Envelope(data=_detail(access, key))
 
 
 @router.put("/{key}", summary="Set or replace a secret's value (write-only)")
 def set_secret(
-    access: SecretsSetValue, keyring: AppKeyring, key: str, body: SecretValueSet
+    access: SecretsSetValue, keyring: AppKeyring, key: KeyName, body: SecretValueSet
 ) -> Envelope[SecretSetOut]:
     env = environment_of(access)
     secret = service.set_value(
@@ -169,14 +170,14 @@ def set_secret(
 
 
 @router.patch("/{key}", summary="Change a secret's description or required flag")
-def patch_secret(access: SecretsWrite, key: str, body: SecretPatch) -> Envelope[SecretDetail]:
+def patch_secret(access: SecretsWrite, key: KeyName, body: SecretPatch) -> Envelope[SecretDetail]:
     changes = body.model_dump(include=body.model_fields_set)
     service.update_metadata(access.session, access.principal, environment_of(access), key, changes)
     return Envelope(data=_detail(access, key))
 
 
 @router.delete("/{key}", summary="Delete a secret (or a tombstone) from this environment")
-def delete_secret(access: SecretsWrite, key: str) -> Envelope[SecretDeleted]:
+def delete_secret(access: SecretsWrite, key: KeyName) -> Envelope[SecretDeleted]:
     env = environment_of(access)
     service.delete(access.session, access.principal, env, key)
     return Envelope(data=SecretDeleted(key=key, env_id=env.id))
@@ -184,7 +185,7 @@ def delete_secret(access: SecretsWrite, key: str) -> Envelope[SecretDeleted]:
 
 @router.post("/{key}/restore", summary="Make an old version's value current again")
 def restore_secret(
-    access: SecretsSetValue, keyring: AppKeyring, key: str, body: SecretRestore
+    access: SecretsSetValue, keyring: AppKeyring, key: KeyName, body: SecretRestore
 ) -> Envelope[SecretDetail]:
     service.restore(
         access.session, keyring, access.principal, environment_of(access), key, body.version
@@ -193,6 +194,6 @@ def restore_secret(
 
 
 @router.post("/{key}/tombstone", status_code=201, summary="Stop an inherited key from flowing in")
-def tombstone_secret(access: SecretsDeclare, key: str) -> Envelope[SecretDetail]:
+def tombstone_secret(access: SecretsDeclare, key: KeyName) -> Envelope[SecretDetail]:
     service.tombstone(access.session, access.principal, environment_of(access), key)
     return Envelope(data=_detail(access, key))

@@ -12,6 +12,16 @@ RESERVED_PREFIX = "FORGE_"
 VALUE_MAX_BYTES = 64 * 1024
 KEYS_PER_ENVIRONMENT = 1000
 
+# `check_name` as the OpenAPI document declares it (path parameters and body fields alike).
+NAME_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": NAME_MAX_CHARS,
+    "pattern": f"^(?!{RESERVED_PREFIX})[A-Z_][A-Z0-9_]*$",
+    "description": f"A secret's name: {NAME_PATTERN.pattern}, at most {NAME_MAX_CHARS} "
+    f"characters, not starting with {RESERVED_PREFIX}.",
+}
+
 
 def check_name(name: str, param: str = "key") -> str:
     if len(name) > NAME_MAX_CHARS:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, WithJsonSchema
 
 from forge.schemas import RequestBody, Timestamp, Version
+from forge.secrets import rules
 
 Description = Annotated[str, StringConstraints(max_length=1000)]
 # Names and values are checked by forge.secrets.rules, so that every 422 names its rule (the
-# body size limit bounds them first).
-KeyName = str
+# body size limit bounds them first); the schema declares the same rule.
+KeyName = Annotated[str, WithJsonSchema(rules.NAME_SCHEMA)]
 AppliesOn = Literal["next-deploy"]
 
 

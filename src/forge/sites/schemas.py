@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from forge.schemas import Name, RequestBody, ResourceId, Slug, Timestamp
+from forge.schemas import IPV4, IPV6, Name, RequestBody, ResourceId, Slug, Timestamp
 
 EnvName = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", max_length=63)
@@ -17,10 +17,22 @@ EnvName = Annotated[
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 
 
+# `_hostname`'s rule as the schema declares it: letters of either case, an optional final dot,
+# spaces and tabs around (stripped; only those two, which a pattern can name).
+_LABEL_ANY_CASE = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_PATTERN = (
+    rf"^[ \t]*(?:{_LABEL_ANY_CASE}\.)+(?![0-9]+\.?[ \t]*$){_LABEL_ANY_CASE}\.?[ \t]*$"
+)
+
+
 def _hostname(value: str) -> str:
     """A DNS name of two labels or more; no IP literal (an all-numeric last label is none)."""
-    host = value.strip().lower().removesuffix(".")
-    if len(host) > 253 or not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})+", host, re.ASCII):
+    host = value.strip(" \t").lower().removesuffix(".")  # ASCII only: "\u212a".lower() is "k"
+    if (
+        not value.isascii()
+        or len(host) > 253
+        or not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})+", host, re.ASCII)
+    ):
         raise ValueError(f"{value!r} is not a valid hostname")
     if host.rsplit(".", 1)[-1].isdigit():
         raise ValueError(f"{value!r} is an IP address; hostnames are DNS names")
@@ -42,7 +54,26 @@ def _is_origin_host(host: str) -> bool:
     return True
 
 
+_HOST_NAME = rf"(?:{_LABEL_ANY_CASE}\.)+(?![0-9]+\.?(?:[:/]|$)){_LABEL_ANY_CASE}\.?"
+_PORT = (
+    "(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
+    "|[1-9][0-9]{0,3}|0))"
+)
+# `_origin_url`'s rule as the schema declares it, and checked first: `urlsplit` alone reads far
+# more (spaces, backslashes, user info) than a pattern could say.
+ORIGIN_URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:{_HOST_NAME}|[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|{IPV4}"
+    rf"|\[{IPV6}\]){_PORT}?(?:/[\x21\x22\x24-\x3e\x40-\x7e]*)?$"
+)
+_ORIGIN_URL = re.compile(ORIGIN_URL_PATTERN)
+
+
 def _origin_url(value: str) -> str:
+    if not _ORIGIN_URL.fullmatch(value):
+        raise ValueError(
+            "must be an absolute http:// or https:// URL: a host name, localhost or an IP "
+            "address, an optional port and path; no credentials, query or fragment"
+        )
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http:// or https:// URL")
@@ -56,8 +87,18 @@ def _origin_url(value: str) -> str:
     return value
 
 
-Hostname = Annotated[str, StringConstraints(max_length=253), AfterValidator(_hostname)]
-OriginUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_origin_url)]
+Hostname = Annotated[
+    str,
+    StringConstraints(max_length=253),
+    AfterValidator(_hostname),
+    Field(json_schema_extra={"pattern": HOSTNAME_PATTERN}),
+]
+OriginUrl = Annotated[
+    str,
+    StringConstraints(max_length=2048),
+    AfterValidator(_origin_url),
+    Field(json_schema_extra={"pattern": ORIGIN_URL_PATTERN}),
+]
 Hostnames = Annotated[list[Hostname], Field(max_length=100)]
 
 

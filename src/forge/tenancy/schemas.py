@@ -37,6 +37,7 @@ class TeamUpdate(RequestBody):
             min_length=1,
             max_length=3,
             description="Which roles may set secret values; must include owner.",
+            json_schema_extra={"contains": {"const": "owner"}},
         ),
     ]
 
