@@ -88,6 +88,10 @@ def settings_or_exit() -> Settings:
 
 
 def database_or_exit(settings: Settings) -> Database:
+    # Every mapped class, so that the relationships and foreign keys of whatever a command
+    # touches resolve: a command imports only its own modules (forge/cli/lazy.py).
+    import forge.models  # noqa: F401
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.database_url)
     try:
