@@ -336,3 +336,22 @@ def test_an_origin_url_is_schema_valid_exactly_when_accepted(
     path = f"/v1/sites/{w.site.id}/environments/{w.env.id}"
     response = api.patch(path, headers=w.owner.headers, json={"origin_url": origin})
     assert response.status_code == (200 if matches(url, origin) else 422), response.text
+
+
+# Found by the long campaign on PostgreSQL: NUL in a query value (the driver's error, a 500) --
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [("/v1/audit-events", {"action": "a\x00"}), ("/v1/jobs", {"starting_after": "\x00"})],
+)
+def test_a_query_value_holding_nul_is_schema_invalid_and_refused(
+    api: TestClient, world: World, document: dict[str, Any], path: str, query: dict[str, str]
+) -> None:
+    ((name, value),) = query.items()
+    assert not matches(parameter(document, "GET", path, name)["schema"], value)
+    key = world.owner_key()
+    response = api.get(path, headers=key.headers, params=query)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == name
+    assert_documented(document, "GET", path, response)

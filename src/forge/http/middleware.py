@@ -59,13 +59,19 @@ _KEY_AS_VALUE = (
 )
 
 
-def _credential_in_query(query_string: bytes) -> bool:
-    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+def _credential_in_query(pairs: list[tuple[str, str]]) -> bool:
+    for name, value in pairs:
         if name.lower() in CREDENTIAL_NAMES:
             return True
         if value.startswith(CREDENTIAL_PREFIXES) and not _PUBLIC_PREFIX.match(value):
             return True
     return False
+
+
+def _nul_in_query(pairs: list[tuple[str, str]]) -> str | None:
+    """The first parameter holding NUL: no stored text holds one (PostgreSQL cannot), and a
+    query comparing with one fails in the driver; the schema says so (forge.http.openapi)."""
+    return next((name for name, value in pairs if "\x00" in name or "\x00" in value), None)
 
 
 def _credential_in_body(document: Any) -> bool:
@@ -182,8 +188,13 @@ class ContractMiddleware:
             REQUEST_ID.reset(token)
 
     async def _checked_body(self, scope: Scope, receive: Receive, headers: Headers) -> Receive:
-        if _credential_in_query(scope.get("query_string", b"")):
+        query = scope.get("query_string", b"").decode("latin-1")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if _credential_in_query(pairs):
             raise InvalidRequest(_CREDENTIALS_ELSEWHERE.format(where="query string"))
+        holding_nul = _nul_in_query(pairs)
+        if holding_nul is not None:
+            raise InvalidRequest("Query parameters never hold NUL (%00).", param=holding_nul)
         if scope["method"] not in BODY_METHODS:
             return receive
         max_bytes = self._body_limit(scope)

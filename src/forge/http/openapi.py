@@ -50,6 +50,21 @@ _METHOD_NOT_ALLOWED = {
 }
 
 
+# The contract middleware refuses a query value holding NUL (400): every string a query
+# parameter takes says so, unless its own pattern already excludes it.
+_NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul_in_query(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] != "query":
+            continue
+        schema = parameter["schema"]
+        for option in [schema, *schema.get("anyOf", [])]:
+            if option.get("type") == "string" and "pattern" not in option and "enum" not in option:
+                option["pattern"] = _NO_NUL
+
+
 def _declare_own_answers(operation: dict[str, Any]) -> None:
     """The answers an operation's own parameters imply: 412 for an If-Match, in its shape."""
     if any(p["name"] == "If-Match" for p in operation.get("parameters", [])):
@@ -79,6 +94,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     for operations in document["paths"].values():
         for method, operation in operations.items():
             _declare_own_answers(operation)
+            _no_nul_in_query(operation)
             operation.setdefault("parameters", []).append(_VERSION_HEADER)
             # A POST spending `read` is a query (the redirect test call): no key is stored.
             stores = operation.get("x-forge-bucket") not in ("read", "free")
