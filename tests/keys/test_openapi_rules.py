@@ -67,7 +67,7 @@ def _accepted(api: TestClient, path: str, headers: dict[str, str], body: dict[st
     )
     if response.status_code == 200:
         return True
-    # Refused: as a validation error naming the duration, never another kind of answer.
+    # Refused: a validation error, never another kind of answer.
     assert response.status_code == 422, response.text
     return False
 
