@@ -24,10 +24,17 @@ Slug = Annotated[
     StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
 ]
 # No control characters (NUL, TAB, CR, ESC…): a name is shown in terminals, logs and tables.
+# Surrounding whitespace is stripped (Unicode White_Space), so the pattern, which the schema
+# shows as it is, asks for one character besides: a name of spaces alone is refused by both.
+_WHITE_SPACE = r"\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NAME_CHAR = r"[^\x00-\x1f\x7f]"
 Name = Annotated[
     str,
     StringConstraints(
-        min_length=1, max_length=200, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"
+        min_length=1,
+        max_length=200,
+        strip_whitespace=True,
+        pattern=rf"^{_NAME_CHAR}*[^\x00-\x1f\x7f{_WHITE_SPACE}]{_NAME_CHAR}*$",
     ),
 ]
 _RFC3339 = re.compile(

@@ -355,3 +355,15 @@ def test_a_query_value_holding_nul_is_schema_invalid_and_refused(
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == name
     assert_documented(document, "GET", path, response)
+
+
+@pytest.mark.parametrize("name", ["\u0085", " \u3000 ", "\u0085a\u00a0", "\ufeff"])
+def test_a_name_is_schema_valid_exactly_when_accepted(
+    api: TestClient, world: World, document: dict[str, Any], name: str
+) -> None:
+    """Names are stripped of Unicode whitespace: one of spaces alone is refused by both."""
+    schema = document["components"]["schemas"]["KeyCreate"]["properties"]["name"]
+    key = world.owner_key()
+    body = {"name": name, "scopes": ["sites:read"]}
+    response = api.post("/v1/api-keys", headers=key.headers, json=body)
+    assert response.status_code == (201 if matches(schema, name) else 422), response.text
