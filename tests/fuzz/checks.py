@@ -9,12 +9,14 @@ from urllib.parse import urlsplit
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 # "Schema-valid data is accepted" allows a 404 or a 409: a schema describes a request's shape,
-# not what is stored. Two more answers are of that kind, and no schema can say them: a
-# `starting_after` that names no item of that very list, and an Idempotency-Key already used
-# for another request. Only those two are let through, by status, code and param.
+# not what is stored. Three more answers are of that kind, and no schema can say them: a
+# `starting_after` that names no item of that very list, an Idempotency-Key already used for
+# another request, and an environment's `parent` that names no environment of its site. Only
+# those are let through, by status, code and param.
 STATE_REFUSALS = {
     (400, "invalid_request", "starting_after"),
     (422, "idempotency_key_reused", "Idempotency-Key"),
+    (422, "validation_error", "parent"),
 }
 
 
