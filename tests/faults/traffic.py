@@ -71,7 +71,7 @@ class Traffic:
         env: Environment,
         kinds: tuple[str, ...] = ("write", "read"),
         threads: int = 3,
-        limit: int = 3000,
+        limit: int = 20_000,  # a bound, not a pace: an outage's fast 503s on a quiet machine
     ) -> None:
         self.base, self.key, self.env, self.kinds = base, key, env, kinds
         self.answers: list[Answer] = []
@@ -102,6 +102,14 @@ class Traffic:
                 if number >= self._limit:
                     return
                 self._record(self._one(http, number))
+
+    def send_one(self) -> Answer:
+        """One more request of the traffic's, sent now and kept with the others (whether or
+        not the threads have reached their limit)."""
+        with httpx.Client(base_url=self.base, timeout=REQUEST_TIMEOUT) as http:
+            answer = self._one(http, next(self._numbers))
+        self._record(answer)
+        return answer
 
     def _one(self, http: httpx.Client, number: int) -> Answer:
         kind = self.kinds[number % len(self.kinds)]
