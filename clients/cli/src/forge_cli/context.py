@@ -95,5 +95,13 @@ def show_one(obj: Any, as_json: bool, title: str, fields: list[str] | None = Non
         output.panel(obj, title, fields)
 
 
+def show_done(obj: Any, as_json: bool, message: str) -> None:
+    """The changed object as JSON, or one line saying what was done."""
+    if as_json:
+        output.emit_json(obj)
+    else:
+        output.success(message)
+
+
 def page_size(limit: int) -> int:
     return min(100, limit)

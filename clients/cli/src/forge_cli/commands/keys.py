@@ -165,10 +165,9 @@ def revoke_key(key: KeyId, yes: Yes = False, as_json: Json = False) -> None:
     """Revoke a key and every secret of it, at once."""
     confirm(f"revoke key {key}", yes)
     obj = context.client().keys.revoke(key)
-    if as_json:
-        output.emit_json(obj)
-    else:
-        output.success(f"Revoked {obj['id']} ({obj['prefix']}) at {obj['revoked_at']}.")
+    context.show_done(
+        obj, as_json, f"Revoked {obj['id']} ({obj['prefix']}) at {obj['revoked_at']}."
+    )
 
 
 @keys.command("self")

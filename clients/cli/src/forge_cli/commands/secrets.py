@@ -87,10 +87,9 @@ def set_secret(
     obj = context.client().secrets.set(
         sid, eid, key, _value(from_file, value), description=description
     )
-    if as_json:
-        output.emit_json(obj)
-    else:
-        output.success(f"Set {obj['key']} on {obj['env_id']}; applies on the next deploy.")
+    context.show_done(
+        obj, as_json, f"Set {obj['key']} on {obj['env_id']}; applies on the next deploy."
+    )
 
 
 @secrets.command("unset")
@@ -98,10 +97,9 @@ def unset_secret(site: SiteArg, env: EnvArg, key: Key, as_json: Json = False) ->
     """Stop a key inherited from a parent environment here (a tombstone)."""
     sid, eid = context.env_ids(site, env)
     obj = context.client().secrets.tombstone(sid, eid, key)
-    if as_json:
-        output.emit_json(obj)
-    else:
-        output.success(f"{key} is unset in {env}: the inherited value no longer flows in.")
+    context.show_done(
+        obj, as_json, f"{key} is unset in {env}: the inherited value no longer flows in."
+    )
 
 
 @secrets.command("delete")
@@ -109,10 +107,7 @@ def delete_secret(site: SiteArg, env: EnvArg, key: Key, as_json: Json = False) -
     """Delete a secret (or a tombstone) from this environment."""
     sid, eid = context.env_ids(site, env)
     obj = context.client().secrets.delete(sid, eid, key)
-    if as_json:
-        output.emit_json(obj)
-    else:
-        output.success(f"Deleted {key} from {env}.")
+    context.show_done(obj, as_json, f"Deleted {key} from {env}.")
 
 
 @secrets.command("import")
@@ -160,10 +155,9 @@ def restore_secret(
     """Make an old version's value current again (as a new version)."""
     sid, eid = context.env_ids(site, env)
     obj = context.client().secrets.restore(sid, eid, key, version)
-    if as_json:
-        output.emit_json(obj)
-    else:
-        output.success(f"{key} is now version {obj['version']} (restored from {version}).")
+    context.show_done(
+        obj, as_json, f"{key} is now version {obj['version']} (restored from {version})."
+    )
 
 
 # `mf deploy`; its help text is its entry in forge_cli.registry.

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from forge_cli import context, output
+from forge_cli import context
 from forge_cli.context import EnvArg, Json, Limit, SiteArg
 from forge_cli.failures import Usage
 
@@ -62,10 +62,7 @@ def delete_site(site: SiteArg, yes: Yes = False, as_json: Json = False) -> None:
     sid = context.site_id(site)
     confirm(f"delete site {site} and all its environments", yes)
     obj = context.client().sites.delete(sid)
-    if as_json:
-        output.emit_json(obj)
-    else:
-        output.success(f"Deleted site {sid}.")
+    context.show_done(obj, as_json, f"Deleted site {sid}.")
 
 
 @envs.command("list")
