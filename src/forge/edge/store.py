@@ -1,6 +1,13 @@
 """The edge's cache: entries in memory under a byte bound, LRU eviction, and indexes by
 environment, tag and path so a purge touches only what it names.
 
+A purge costs the same whatever else is cached: it takes each entry it names out of the map
+(what lookups see) and out of the counters, and leaves the entry's other index references (its
+path, its other tags, its digest; large dictionaries, one cache miss each) as garbage, skipped
+by every index read and reclaimed later a few at a time by each `put`, and all at once before
+the index is counted (`top_tags`). Garbage keeps its size charged against the byte bound until
+it is reclaimed, so the bound holds for everything the store keeps alive.
+
 Pure: no HTTP server, no database. Times are `time.monotonic()` seconds, passed in.
 """
 
@@ -8,10 +15,15 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 PAGE, OBJECT = "page", "object"
+
+# Garbage reclaimed by every put beyond what it needs for room: garbage goes at twice the rate
+# at which the store fills again, so what one purge leaves is gone by the time as many
+# entries as it evicted have been stored again.
+RECLAIM_PER_PUT = 2
 
 
 class Entry:
@@ -30,6 +42,7 @@ class Entry:
         "is_page",
         "key",
         "last_modified",
+        "live",
         "path",
         "primary",
         "size",
@@ -81,6 +94,7 @@ class Entry:
         self.primary = primary  # the key without its Vary part, when the response varies
         self.soft_purged = False
         self.counters = UNSTORED  # its environment's counters, once stored
+        self.live = False  # in the store's map: found by lookups, counted, matched by purges
         # What the entry costs: its bytes plus a fixed allowance for the object and indexes.
         self.size = len(head) + len(body) + 96 * (1 + len(tags)) + 2 * len(path) + len(key) + 320
 
@@ -163,14 +177,17 @@ def path_pattern(pattern: str) -> re.Pattern[str]:
 class Store:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.bytes = 0
+        self.bytes = 0  # what the live entries cost
         self.entries: OrderedDict[bytes, Entry] = OrderedDict()  # cache key → entry, LRU first
-        self.by_digest: dict[bytes, bytes] = {}  # Forge-Cache-Hash digest → cache key
+        self.by_digest: dict[bytes, Entry] = {}  # Forge-Cache-Hash digest → entry
         # key without Vary → (Vary names, entries stored under it); only for varying responses
         self.variants: dict[bytes, tuple[tuple[str, ...], int]] = {}
         self.counters: dict[str, EnvCounters] = {}
-        self._by_tag: dict[str, dict[str, set[bytes]]] = {}  # env → tag → keys
-        self._by_path: dict[str, dict[str, set[bytes]]] = {}  # env → path → keys
+        self._by_tag: dict[str, dict[str, set[Entry]]] = {}  # env → tag → entries
+        self._by_path: dict[str, dict[str, set[Entry]]] = {}  # env → path → entries
+        # Purged entries still in the indexes, oldest first, and what they cost until reclaimed.
+        self._garbage: deque[Entry] = deque()
+        self.garbage_bytes = 0
         self.evictions = 0
 
     def __len__(self) -> int:
@@ -189,15 +206,18 @@ class Store:
         return entry
 
     def put(self, entry: Entry, vary: tuple[str, ...] = ()) -> bool:
-        """Store (or replace) an entry, evicting the least recently used to stay under the
-        bound. False when the entry alone exceeds the bound."""
+        """Store (or replace) an entry, reclaiming garbage and then evicting the least recently
+        used to stay under the bound. False when the entry alone exceeds the bound."""
         if entry.size > self.max_bytes:
             return False
-        old = self.entries.get(entry.key)
-        if old is not None:
-            self._remove(old)
-        while self.bytes + entry.size > self.max_bytes and self.entries:
+        self.remove(entry.key)
+        self._reclaim(RECLAIM_PER_PUT)
+        while self.bytes + self.garbage_bytes + entry.size > self.max_bytes:
+            if self._garbage:
+                self._reclaim(1)
+                continue
             _, victim = self.entries.popitem(last=False)
+            self._unmap(victim)
             self._unindex(victim)
             self.evictions += 1
         self.entries[entry.key] = entry
@@ -205,42 +225,36 @@ class Store:
         return True
 
     def remove(self, key: bytes) -> None:
-        entry = self.entries.get(key)
+        entry = self.entries.pop(key, None)
         if entry is not None:
-            self._remove(entry)
-
-    def _remove(self, entry: Entry) -> None:
-        del self.entries[entry.key]
-        self._unindex(entry)
+            self._unmap(entry)
+            self._unindex(entry)
 
     def _index(self, entry: Entry, vary: tuple[str, ...]) -> None:
         env = entry.env_id
+        entry.live = True
         self.bytes += entry.size
         counters = entry.counters = self.counters_for(env)
         counters.entries[entry.kind] += 1
         counters.bytes[entry.kind] += entry.size
-        self.by_digest[entry.digest] = entry.key
-        self._by_path.setdefault(env, {}).setdefault(entry.path, set()).add(entry.key)
+        self.by_digest[entry.digest] = entry
+        self._by_path.setdefault(env, {}).setdefault(entry.path, set()).add(entry)
         if entry.tags:
             tags = self._by_tag.setdefault(env, {})
             for tag in entry.tags:
-                tags.setdefault(tag, set()).add(entry.key)
+                tags.setdefault(tag, set()).add(entry)
         if entry.primary is not None:
             _, count = self.variants.get(entry.primary, (vary, 0))
             self.variants[entry.primary] = (vary, count + 1)
 
-    def _unindex(self, entry: Entry) -> None:
-        env, key = entry.env_id, entry.key
+    def _unmap(self, entry: Entry) -> None:
+        """What follows an entry's leaving the map (the caller took it out): it is no longer
+        counted, and its Vary variants are one fewer. Its index references remain."""
+        entry.live = False
         self.bytes -= entry.size
-        del self.by_digest[entry.digest]
-        counters = self.counters_for(env)
+        counters = entry.counters
         counters.entries[entry.kind] -= 1
         counters.bytes[entry.kind] -= entry.size
-        _discard(self._by_path[env], entry.path, key)
-        if entry.tags:
-            tags = self._by_tag[env]
-            for tag in entry.tags:
-                _discard(tags, tag, key)
         state = self.variants.get(entry.primary) if entry.primary is not None else None
         if state is not None and entry.primary is not None:
             names, count = state
@@ -249,11 +263,42 @@ class Store:
             else:
                 self.variants[entry.primary] = (names, count - 1)
 
+    def _unindex(self, entry: Entry) -> None:
+        """Drop an entry's index references (another entry may have its digest by now)."""
+        if self.by_digest.get(entry.digest) is entry:
+            del self.by_digest[entry.digest]
+        paths = self._by_path.get(entry.env_id)
+        if paths is not None:
+            _discard(paths, entry.path, entry)
+        tags = self._by_tag.get(entry.env_id) if entry.tags else None
+        if tags is not None:
+            for tag in entry.tags:
+                _discard(tags, tag, entry)
+
+    def _reclaim(self, most: int | None = None) -> None:
+        """Take up to `most` (None: all) purged entries out of the indexes, oldest first."""
+        garbage = self._garbage
+        count = len(garbage) if most is None else min(most, len(garbage))
+        for _ in range(count):
+            entry = garbage.popleft()
+            self.garbage_bytes -= entry.size
+            self._unindex(entry)
+
     def clear(self) -> int:
         """Drop every entry (hits and misses are kept); how many there were."""
         dropped = len(self.entries)
-        for entry in list(self.entries.values()):
-            self._remove(entry)
+        for entry in self.entries.values():
+            entry.live = False
+        for counters in self.counters.values():
+            counters.entries.update({PAGE: 0, OBJECT: 0})
+            counters.bytes.update({PAGE: 0, OBJECT: 0})
+        self.entries.clear()
+        self.by_digest.clear()
+        self.variants.clear()
+        self._by_tag.clear()
+        self._by_path.clear()
+        self._garbage.clear()
+        self.bytes = self.garbage_bytes = 0
         return dropped
 
     def forget_variants(self, primary: bytes) -> None:
@@ -262,36 +307,44 @@ class Store:
 
     # Purge -----------------------------------------------------------------------------
 
-    def _candidates(self, env_id: str, selector: Selector) -> set[bytes]:
+    def _candidates(self, env_id: str, selector: Selector) -> set[Entry]:
+        """The live entries the selector names (index buckets may still hold garbage)."""
+        paths = self._by_path.get(env_id, {})
         if selector.names_nothing:
-            return {k for keys in self._by_path.get(env_id, {}).values() for k in keys}
-        found: set[bytes] = set()
+            return {e for members in paths.values() for e in members if e.live}
+        found: set[Entry] = set()
         tags = self._by_tag.get(env_id, {})
         for tag in selector.tags:
-            found.update(tags.get(tag, ()))
-        paths = self._by_path.get(env_id, {})
-        for pattern in selector.paths:
-            if "*" not in pattern:
-                found.update(paths.get(pattern, ()))
-                continue
-            regex = path_pattern(pattern)
-            for path, keys in paths.items():
-                if regex.fullmatch(path):
-                    found.update(keys)
+            found.update(e for e in tags.get(tag, ()) if e.live)
+        for path in self._paths_named(paths, selector.paths):
+            found.update(e for e in paths[path] if e.live)
         for hex_digest in selector.cache_hashes:
             try:
                 digest = bytes.fromhex(hex_digest)
             except ValueError:
                 continue
-            key = self.by_digest.get(digest)
-            if key is not None and self.entries[key].env_id == env_id:
-                found.add(key)
+            entry = self.by_digest.get(digest)
+            if entry is not None and entry.live and entry.env_id == env_id:
+                found.add(entry)
         return found
+
+    @staticmethod
+    def _paths_named(paths: dict[str, set[Entry]], patterns: tuple[str, ...]) -> list[str]:
+        """The indexed paths the patterns name (exact, or with `*`)."""
+        named: list[str] = []
+        for pattern in patterns:
+            if "*" not in pattern:
+                if pattern in paths:
+                    named.append(pattern)
+                continue
+            regex = path_pattern(pattern)
+            named.extend(path for path in paths if regex.fullmatch(path))
+        return named
 
     def purge(self, env_id: str, selector: Selector, dry_run: bool = False) -> PurgeOutcome:
         """Evict (or, soft, mark stale) every entry of the environment the selector names
         within its type; a dry run only counts."""
-        entries = (self.entries[key] for key in self._candidates(env_id, selector))
+        entries = self._candidates(env_id, selector)
         matched = [e for e in entries if selector.type == "all" or e.kind == selector.type]
         if dry_run:
             return PurgeOutcome(len(matched), 0, 0)
@@ -300,20 +353,45 @@ class Store:
                 entry.soft_purged = True
             return PurgeOutcome(len(matched), 0, len(matched))
         for entry in matched:
-            self._remove(entry)
+            del self.entries[entry.key]
+            self._unmap(entry)
+        self._garbage.extend(matched)
+        self.garbage_bytes += sum(entry.size for entry in matched)
+        if selector.type == "all":
+            self._drop_buckets(env_id, selector)
         return PurgeOutcome(len(matched), len(matched), 0)
+
+    def _drop_buckets(self, env_id: str, selector: Selector) -> None:
+        """After a purge of every type, the buckets it named hold only garbage: drop them
+        whole, so the next purge of the same name does not walk what this one evicted."""
+        if selector.names_nothing:
+            self._by_tag.pop(env_id, None)
+            self._by_path.pop(env_id, None)
+            return
+        tags = self._by_tag.get(env_id, {})
+        for tag in selector.tags:
+            tags.pop(tag, None)
+        paths = self._by_path.get(env_id, {})
+        for path in self._paths_named(paths, selector.paths):
+            del paths[path]
 
     # State -----------------------------------------------------------------------------
 
     def top_tags(self, env_id: str, limit: int = 20) -> list[tuple[str, int]]:
+        self._reclaim()  # a bucket's length counts its entries once it holds no garbage
         tags = self._by_tag.get(env_id, {})
         best = heapq.nlargest(limit, tags.items(), key=lambda item: (len(item[1]), item[0]))
-        return [(tag, len(keys)) for tag, keys in best]
+        return [(tag, len(members)) for tag, members in best]
+
+    def paths(self, env_id: str) -> list[str]:
+        """The paths of the environment's entries."""
+        self._reclaim()  # a path is indexed while some entry of it is, garbage included
+        return list(self._by_path.get(env_id, {}))
 
 
-def _discard(index: dict[str, set[bytes]], name: str, key: bytes) -> None:
+def _discard(index: dict[str, set[Entry]], name: str, entry: Entry) -> None:
     members = index.get(name)
     if members is not None:
-        members.discard(key)
+        members.discard(entry)
         if not members:
             del index[name]
