@@ -1,12 +1,14 @@
 """The edge's cache: entries in memory under a byte bound, LRU eviction, and indexes by
 environment, tag and path so a purge touches only what it names.
 
-A purge costs the same whatever else is cached: it takes each entry it names out of the map
-(what lookups see) and out of the counters, and leaves the entry's other index references (its
-path, its other tags, its digest; large dictionaries, one cache miss each) as garbage, skipped
-by every index read and reclaimed later a few at a time by each `put`, and all at once before
-the index is counted (`top_tags`). Garbage keeps its size charged against the byte bound until
-it is reclaimed, so the bound holds for everything the store keeps alive.
+A purge costs the same whatever else is cached: it touches only the entries it names (and the
+index buckets it names), marking each one dead and taking it out of the counters. Where a dead
+entry is still referenced — the map and its LRU order, its path, its other tags, its digest:
+dictionaries as large as the store, a cache miss each — it is garbage, which lookups and index
+reads skip, and which later puts reclaim a few at a time (and `top_tags` all at once, before it
+counts). Garbage keeps its size charged against the byte bound until it is reclaimed, so the
+bound holds for everything the store keeps alive, and is reclaimed before any live entry is
+evicted to make room.
 
 Pure: no HTTP server, no database. Times are `time.monotonic()` seconds, passed in.
 """
@@ -94,7 +96,7 @@ class Entry:
         self.primary = primary  # the key without its Vary part, when the response varies
         self.soft_purged = False
         self.counters = UNSTORED  # its environment's counters, once stored
-        self.live = False  # in the store's map: found by lookups, counted, matched by purges
+        self.live = False  # stored and not purged: found by lookups, counted, matched by purges
         # What the entry costs: its bytes plus a fixed allowance for the object and indexes.
         self.size = len(head) + len(body) + 96 * (1 + len(tags)) + 2 * len(path) + len(key) + 320
 
@@ -178,20 +180,22 @@ class Store:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0  # what the live entries cost
-        self.entries: OrderedDict[bytes, Entry] = OrderedDict()  # cache key → entry, LRU first
+        self.held = 0  # how many live entries there are
+        # Cache key → entry, LRU first; a purged (dead) entry stays until it is reclaimed.
+        self.entries: OrderedDict[bytes, Entry] = OrderedDict()
         self.by_digest: dict[bytes, Entry] = {}  # Forge-Cache-Hash digest → entry
         # key without Vary → (Vary names, entries stored under it); only for varying responses
         self.variants: dict[bytes, tuple[tuple[str, ...], int]] = {}
         self.counters: dict[str, EnvCounters] = {}
         self._by_tag: dict[str, dict[str, set[Entry]]] = {}  # env → tag → entries
         self._by_path: dict[str, dict[str, set[Entry]]] = {}  # env → path → entries
-        # Purged entries still in the indexes, oldest first, and what they cost until reclaimed.
+        # Purged entries not yet reclaimed, oldest first, and what they cost until they are.
         self._garbage: deque[Entry] = deque()
         self.garbage_bytes = 0
         self.evictions = 0
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return self.held
 
     def counters_for(self, env_id: str) -> EnvCounters:
         counters = self.counters.get(env_id)
@@ -201,8 +205,9 @@ class Store:
 
     def get(self, key: bytes) -> Entry | None:
         entry = self.entries.get(key)
-        if entry is not None:
-            self.entries.move_to_end(key)
+        if entry is None or not entry.live:
+            return None
+        self.entries.move_to_end(key)
         return entry
 
     def put(self, entry: Entry, vary: tuple[str, ...] = ()) -> bool:
@@ -216,8 +221,9 @@ class Store:
             if self._garbage:
                 self._reclaim(1)
                 continue
+            # No garbage left, so none in the map: the least recently used entry is live.
             _, victim = self.entries.popitem(last=False)
-            self._unmap(victim)
+            self._unlive(victim)
             self._unindex(victim)
             self.evictions += 1
         self.entries[entry.key] = entry
@@ -225,14 +231,16 @@ class Store:
         return True
 
     def remove(self, key: bytes) -> None:
+        """Drop the entry stored under the key (a dead one leaves the map; it stays garbage)."""
         entry = self.entries.pop(key, None)
-        if entry is not None:
-            self._unmap(entry)
+        if entry is not None and entry.live:
+            self._unlive(entry)
             self._unindex(entry)
 
     def _index(self, entry: Entry, vary: tuple[str, ...]) -> None:
         env = entry.env_id
         entry.live = True
+        self.held += 1
         self.bytes += entry.size
         counters = entry.counters = self.counters_for(env)
         counters.entries[entry.kind] += 1
@@ -247,10 +255,11 @@ class Store:
             _, count = self.variants.get(entry.primary, (vary, 0))
             self.variants[entry.primary] = (vary, count + 1)
 
-    def _unmap(self, entry: Entry) -> None:
-        """What follows an entry's leaving the map (the caller took it out): it is no longer
-        counted, and its Vary variants are one fewer. Its index references remain."""
+    def _unlive(self, entry: Entry) -> None:
+        """An entry stops being found and counted; its Vary variants are one fewer. The map
+        and the indexes may still reference it (the caller decides what is cleaned now)."""
         entry.live = False
+        self.held -= 1
         self.bytes -= entry.size
         counters = entry.counters
         counters.entries[entry.kind] -= 1
@@ -276,19 +285,20 @@ class Store:
                 _discard(tags, tag, entry)
 
     def _reclaim(self, most: int | None = None) -> None:
-        """Take up to `most` (None: all) purged entries out of the indexes, oldest first."""
-        garbage = self._garbage
+        """Take up to `most` (None: all) purged entries out of the map and the indexes,
+        oldest first (a put of the same key may have taken one out of the map already)."""
+        garbage, entries = self._garbage, self.entries
         count = len(garbage) if most is None else min(most, len(garbage))
         for _ in range(count):
             entry = garbage.popleft()
             self.garbage_bytes -= entry.size
+            if entries.get(entry.key) is entry:
+                del entries[entry.key]
             self._unindex(entry)
 
     def clear(self) -> int:
         """Drop every entry (hits and misses are kept); how many there were."""
-        dropped = len(self.entries)
-        for entry in self.entries.values():
-            entry.live = False
+        dropped = self.held
         for counters in self.counters.values():
             counters.entries.update({PAGE: 0, OBJECT: 0})
             counters.bytes.update({PAGE: 0, OBJECT: 0})
@@ -298,7 +308,7 @@ class Store:
         self._by_tag.clear()
         self._by_path.clear()
         self._garbage.clear()
-        self.bytes = self.garbage_bytes = 0
+        self.bytes = self.garbage_bytes = self.held = 0
         return dropped
 
     def forget_variants(self, primary: bytes) -> None:
@@ -307,8 +317,9 @@ class Store:
 
     # Purge -----------------------------------------------------------------------------
 
-    def _candidates(self, env_id: str, selector: Selector) -> set[Entry]:
-        """The live entries the selector names (index buckets may still hold garbage)."""
+    def _candidates(self, env_id: str, selector: Selector, named: list[str]) -> set[Entry]:
+        """The live entries the selector names, `named` being its paths found in the index
+        (index buckets may still hold garbage)."""
         paths = self._by_path.get(env_id, {})
         if selector.names_nothing:
             return {e for members in paths.values() for e in members if e.live}
@@ -316,7 +327,7 @@ class Store:
         tags = self._by_tag.get(env_id, {})
         for tag in selector.tags:
             found.update(e for e in tags.get(tag, ()) if e.live)
-        for path in self._paths_named(paths, selector.paths):
+        for path in named:
             found.update(e for e in paths[path] if e.live)
         for hex_digest in selector.cache_hashes:
             try:
@@ -328,9 +339,9 @@ class Store:
                 found.add(entry)
         return found
 
-    @staticmethod
-    def _paths_named(paths: dict[str, set[Entry]], patterns: tuple[str, ...]) -> list[str]:
-        """The indexed paths the patterns name (exact, or with `*`)."""
+    def _paths_named(self, env_id: str, patterns: tuple[str, ...]) -> list[str]:
+        """The indexed paths of the environment the patterns name (exact, or with `*`)."""
+        paths = self._by_path.get(env_id, {})
         named: list[str] = []
         for pattern in patterns:
             if "*" not in pattern:
@@ -344,7 +355,8 @@ class Store:
     def purge(self, env_id: str, selector: Selector, dry_run: bool = False) -> PurgeOutcome:
         """Evict (or, soft, mark stale) every entry of the environment the selector names
         within its type; a dry run only counts."""
-        entries = self._candidates(env_id, selector)
+        named = self._paths_named(env_id, selector.paths)
+        entries = self._candidates(env_id, selector, named)
         matched = [e for e in entries if selector.type == "all" or e.kind == selector.type]
         if dry_run:
             return PurgeOutcome(len(matched), 0, 0)
@@ -353,15 +365,14 @@ class Store:
                 entry.soft_purged = True
             return PurgeOutcome(len(matched), 0, len(matched))
         for entry in matched:
-            del self.entries[entry.key]
-            self._unmap(entry)
+            self._unlive(entry)
         self._garbage.extend(matched)
         self.garbage_bytes += sum(entry.size for entry in matched)
         if selector.type == "all":
-            self._drop_buckets(env_id, selector)
+            self._drop_buckets(env_id, selector, named)
         return PurgeOutcome(len(matched), len(matched), 0)
 
-    def _drop_buckets(self, env_id: str, selector: Selector) -> None:
+    def _drop_buckets(self, env_id: str, selector: Selector, named: list[str]) -> None:
         """After a purge of every type, the buckets it named hold only garbage: drop them
         whole, so the next purge of the same name does not walk what this one evicted."""
         if selector.names_nothing:
@@ -372,8 +383,8 @@ class Store:
         for tag in selector.tags:
             tags.pop(tag, None)
         paths = self._by_path.get(env_id, {})
-        for path in self._paths_named(paths, selector.paths):
-            del paths[path]
+        for path in named:
+            paths.pop(path, None)  # a path may be named twice
 
     # State -----------------------------------------------------------------------------
 
