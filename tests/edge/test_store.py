@@ -89,3 +89,106 @@ def test_clear_drops_everything_and_keeps_the_hit_counters() -> None:
     store.counters_for("env_a").hits = 5
     assert store.clear() == 1
     assert len(store) == 0 and store.bytes == 0 and store.counters_for("env_a").hits == 5
+
+
+def _digest_selector(entry: Entry) -> Selector:
+    return Selector(cache_hashes=(entry.digest.hex(),))
+
+
+def test_a_purged_entry_is_gone_at_once_though_reclaimed_later() -> None:
+    store = Store(max_bytes=1 << 20)
+    gone, kept = _entry("/gone", tags=("t", "shared")), _entry("/kept", tags=("shared",))
+    store.put(gone)
+    store.put(kept)
+    assert store.purge("env_a", Selector(tags=("t",))).evicted == 1
+    assert store.get(gone.key) is None
+    assert len(store) == 1 and store.bytes == kept.size
+    assert store.counters_for("env_a").entries == {"page": 0, "object": 1}
+    # Its other index references are garbage until reclaimed: no selector reaches it.
+    assert store.purge("env_a", Selector(paths=("/gone",)), dry_run=True).matched == 0
+    assert store.purge("env_a", _digest_selector(gone), dry_run=True).matched == 0
+    assert store.purge("env_a", Selector(tags=("shared",)), dry_run=True).matched == 1
+    assert store.purge("env_a", Selector(), dry_run=True).matched == 1
+    assert store.garbage_bytes == gone.size
+    assert store.top_tags("env_a") == [("shared", 1)]  # counting reclaims all garbage first
+    assert store.garbage_bytes == 0 and gone.key not in store.entries
+
+
+def test_a_refreshed_purged_entry_stays_purged() -> None:
+    """A revalidation that began before the purge refreshes an entry no lookup finds again."""
+    store = Store(max_bytes=1 << 20)
+    entry = _entry("/r", tags=("t",))
+    store.put(entry)
+    store.purge("env_a", Selector(tags=("t",)))
+    entry.refresh(1.0, 60.0, 0.0, 0.0)
+    assert store.get(entry.key) is None and not entry.live
+
+
+def test_puts_reclaim_garbage_so_fill_and_purge_cycles_stay_bounded() -> None:
+    store = Store(max_bytes=1 << 30)
+    for cycle in range(10):
+        batch = [_entry(f"/{cycle}/{i}", tags=("t", f"own-{i}")) for i in range(100)]
+        for entry in batch:
+            store.put(entry)
+        assert store.purge("env_a", Selector(tags=("t",))).evicted == 100
+        # What is kept alive is the last purge's garbage, none older: the fill reclaimed it.
+        assert len(store.entries) == 100
+        assert store.garbage_bytes == sum(entry.size for entry in batch)
+    store.put(_entry("/x"))
+    store.put(_entry("/y"))
+    assert len(store) == 2 and len(store.entries) == 98  # 100 + 2 stored − 2 × 2 reclaimed
+
+
+def test_a_key_stored_again_after_its_purge_is_found_and_purged_anew() -> None:
+    store = Store(max_bytes=1 << 20)
+    store.put(_entry("/a", tags=("t",)))
+    store.purge("env_a", Selector(tags=("t",)))
+    again = _entry("/a", tags=("t",))
+    store.put(again)
+    store.top_tags("env_a")  # reclaiming the old /a leaves the new one indexed
+    assert store.get(again.key) is again
+    assert store.purge("env_a", _digest_selector(again), dry_run=True).matched == 1
+    assert store.purge("env_a", Selector(paths=("/a",)), dry_run=True).matched == 1
+    assert store.purge("env_a", Selector(tags=("t",))).evicted == 1
+    assert len(store) == 0 and store.bytes == 0
+
+
+def test_garbage_is_reclaimed_before_any_live_entry_is_evicted() -> None:
+    size = _entry("/000", tags=("t",)).size
+    store = Store(max_bytes=10 * size)
+    for i in range(10):
+        store.put(_entry(f"/{i:03d}", tags=("keep" if i == 0 else "drop",)))
+    store.purge("env_a", Selector(tags=("drop",)))
+    assert store.bytes + store.garbage_bytes == store.max_bytes
+    first = _entry("/b-1", tags=("t",), body=b"x" * (100 + 4 * size))
+    assert first.size == 5 * size
+    store.put(first)  # needs more room than a put reclaims anyway
+    assert store.evictions == 0 and len(store) == 2
+    assert store.bytes + store.garbage_bytes == store.max_bytes
+    second = _entry("/b-2", tags=("t",), body=b"x" * (100 + 4 * size))
+    store.put(second)  # the garbage is all gone now: the least recently used goes
+    assert store.evictions == 1 and store.garbage_bytes == 0
+    assert store.get(_entry("/000").key) is None and store.get(first.key) is first
+    assert store.bytes == store.max_bytes
+
+
+def test_a_purge_after_lru_eviction_matches_only_what_is_held() -> None:
+    size = _entry("/000", tags=("t",)).size
+    store = Store(max_bytes=5 * size)
+    for i in range(8):
+        store.put(_entry(f"/{i:03d}", tags=("t",)))
+    assert store.evictions == 3
+    outcome = store.purge("env_a", Selector(paths=("/00*",)))
+    assert (outcome.matched, outcome.evicted) == (5, 5)
+    assert len(store) == 0 and store.counters_for("env_a").bytes == {"page": 0, "object": 0}
+
+
+def test_a_purge_of_one_type_leaves_the_other_findable() -> None:
+    store = Store(max_bytes=1 << 20)
+    store.put(_entry("/p", tags=("t",), page=True))
+    store.put(_entry("/o", tags=("t",)))
+    assert store.purge("env_a", Selector(tags=("t",), type="page")).evicted == 1
+    assert store.purge("env_a", Selector(tags=("t",)), dry_run=True).matched == 1
+    assert store.top_tags("env_a") == [("t", 1)]
+    assert store.purge("env_a", Selector(paths=("/*",))).evicted == 1
+    assert len(store) == 0

@@ -163,7 +163,7 @@ class EdgeProtocol(asyncio.Protocol):
             if varying is not None:
                 key = cachekey.variant_key(key, varying[0], self._headers)
         entry = store.entries.get(key)
-        if entry is None or now >= entry.expires or entry.soft_purged:
+        if entry is None or now >= entry.expires or entry.soft_purged or not entry.live:
             return False
         store.entries.move_to_end(key)
         entry.counters.hits += 1

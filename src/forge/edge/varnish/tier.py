@@ -32,8 +32,7 @@ class Mirror(Store):
 
     def paths_matching(self, env_id: str, patterns: list[str]) -> list[str]:
         regexes = [path_pattern(p) for p in patterns]
-        paths = self._by_path.get(env_id, {})
-        return [path for path in paths if any(r.fullmatch(path) for r in regexes)]
+        return [path for path in self.paths(env_id) if any(r.fullmatch(path) for r in regexes)]
 
 
 class LabellingStore(Store):
