@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, Table, insert, or_, select
 from sqlalchemy.orm import Session
 
 from forge.audit.models import AuditEvent
@@ -16,6 +16,7 @@ from forge.principal import Principal
 # Actor ids of events no principal caused (`actor_type` "system").
 SYSTEM_FORGE = "forge"
 SYSTEM_SECRET_SCANNING = "github-secret-scanning"  # noqa: S105 (a name, not a secret)
+EVENTS = cast(Table, AuditEvent.__table__)
 
 
 def record(
@@ -29,28 +30,34 @@ def record(
     data: dict[str, Any] | None = None,
     mode: str | None = None,
     system: str | None = None,
-) -> AuditEvent:
-    """Add an event to the caller's unit of work. `actor=None` means the operator CLI, unless
-    `system` names the part of Forge that acted (the expiry sweep, the secret scanner)."""
+) -> None:
+    """Insert an event in the caller's unit of work. `actor=None` means the operator CLI, unless
+    `system` names the part of Forge that acted (the expiry sweep, the secret scanner).
+
+    One Core INSERT, not an ORM object for the commit's flush to insert: a unit of work that
+    wrote through Core (a secret's value) then needs no unit-of-work flush at all. What the
+    unit holds pending (a team just made, which the event refers to) is flushed first."""
     if actor is not None:
         actor_type, actor_id = ("client", actor.client_id) if actor.client_id else ("team", None)
         actor_id = actor_id or actor.team_id
     else:
         actor_type, actor_id = ("system", system) if system else ("operator", None)
-    event = AuditEvent(
-        team_id=team_id,
-        action=action,
-        mode=mode or (actor.mode if actor else None),
-        actor_type=actor_type,
-        actor_id=actor_id,
-        key_id=actor.key_id if actor else None,
-        key_prefix=actor.key_prefix if actor else None,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        data=data or {},
+    session.flush()
+    session.execute(
+        insert(EVENTS),
+        dict(
+            team_id=team_id,
+            action=action,
+            mode=mode or (actor.mode if actor else None),
+            actor_type=actor_type,
+            actor_id=actor_id,
+            key_id=actor.key_id if actor else None,
+            key_prefix=actor.key_prefix if actor else None,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            data=data or {},
+        ),
     )
-    session.add(event)
-    return event
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from forge.crypto.keyring import Keyring
 from forge.errors import Conflict, NotFound, ValidationFailed
 from forge.principal import Principal
 from forge.secrets import rules
+from forge.secrets.inheritance import SecretRow
 from forge.secrets.models import Secret, SecretVersion
 from forge.secrets.values import open_version
-from forge.secrets.writes import NewValue, actor_id, count_live, rows_for, write_values
+from forge.secrets.writes import NewValue, actor_id, count_live, make_entries, write_values
 from forge.sites.models import Environment
 
 __all__ = ["NewValue", "actor_id", "count_live"]
@@ -56,7 +57,13 @@ def _new_entry(session: Session, principal: Principal, env: Environment, name: s
     )
     if existing is not None:
         raise Conflict(f"Secret {name!r} already exists in this environment.", param="key")
-    return rows_for(session, principal, env, [name], create=True)[name]
+    make_entries(session, principal, env, [name])
+    # populate_existing: the row was made or revived by Core statements, under the ORM's eyes.
+    return session.scalars(
+        select(Secret)
+        .where(Secret.environment_id == env.id, Secret.name == name)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def declare(
@@ -91,7 +98,7 @@ def set_value(
     change: NewValue,
     *,
     must_exist: bool = False,
-) -> Secret:
+) -> SecretRow:
     """Set or replace a value (a new version). `must_exist`: the team/site/env path surface
     sets values only on declared secrets (404 otherwise)."""
     [(row, version)] = write_values(
@@ -149,7 +156,7 @@ def restore(
     env: Environment,
     name: str,
     version: int,
-) -> Secret:
+) -> SecretRow:
     """Restore an old value as a new version, without the value ever leaving the server."""
     row = local(session, env, name)
     old = session.scalar(
@@ -162,8 +169,8 @@ def restore(
             f"version: secret {name!r} has no version {version}.", param="version"
         )
     value = open_version(keyring, env, name, old)
-    [(row, new)] = write_values(
+    [(written, new)] = write_values(
         session, keyring, principal, env, [NewValue(name, value)], restored_from=version
     )
     record(session, principal, env, "secret.restored", key=name, version=new, restored_from=version)
-    return row
+    return written

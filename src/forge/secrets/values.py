@@ -3,6 +3,8 @@ version through the associated data, so a row copied anywhere else fails to decr
 
 from __future__ import annotations
 
+from typing import Any
+
 from forge.crypto.envelope import Sealed, open_sealed, seal
 from forge.crypto.keyring import Keyring
 from forge.secrets.models import SecretVersion
@@ -15,19 +17,18 @@ def associated_data(env: Environment, name: str, version: int) -> bytes:
     return "\x00".join(parts).encode()
 
 
-def seal_version(
-    keyring: Keyring, env: Environment, secret_id: str, name: str, version: int, value: bytes
-) -> SecretVersion:
-    keyring.refresh()  # a rotation elsewhere switches the current key without a restart
+def sealed_columns(
+    keyring: Keyring, env: Environment, name: str, version: int, value: bytes
+) -> dict[str, Any]:
+    """The sealed columns of a `secret_versions` row holding `value` as `name`'s `version`,
+    under the keyring's current key (the caller refreshes the keyring first)."""
     sealed = seal(keyring.current, value, associated_data(env, name, version))
-    return SecretVersion(
-        secret_id=secret_id,
-        version=version,
-        ciphertext=sealed.ciphertext,
-        nonce=sealed.nonce,
-        wrapped_key=sealed.wrapped_key,
-        master_key_id=keyring.current_id,
-    )
+    return {
+        "ciphertext": sealed.ciphertext,
+        "nonce": sealed.nonce,
+        "wrapped_key": sealed.wrapped_key,
+        "master_key_id": keyring.current_id,
+    }
 
 
 def open_version(keyring: Keyring, env: Environment, name: str, row: SecretVersion) -> bytes:

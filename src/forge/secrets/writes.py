@@ -1,20 +1,27 @@
-"""Writing values, for one key or a thousand: a handful of statements whatever the count.
+"""Writing values, for one key or a thousand: a few Core statements whatever the count.
 
-Rows are found or made for all names at once (reviving deleted ones, within the per-environment
-limit), version numbers are allocated by one atomic `UPDATE … RETURNING` (concurrent sets of a
-key each get their own number; the last to commit is in force), then every value is checked,
-sealed and inserted. A failure at any point raises, and the request's unit of work is rolled
-back whole.
+A set of keys that already hold a row (the usual case: a new value for a known key) is two
+statements: one atomic `UPDATE … RETURNING` allocates each live row its next version number
+(concurrent sets of a key each get their own; the last to commit is in force) and hands back the
+row, then one INSERT stores every sealed version. Names without a live row are first made (or
+revived) within the per-environment limit, then allocated the same way. Every value is checked
+after the rows are written, so a bad one half-way through an import raises and the request's
+unit of work is rolled back whole.
+
+Core statements on the tables, not ORM objects: no loads, no identity map to populate, no
+unit-of-work flush (docs/benchmarks.md, (d)). What the ORM may hold of a written row is expired.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Table, case, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from forge.clock import utcnow
 from forge.crypto.keyring import Keyring
@@ -24,9 +31,15 @@ from forge.ids import new_id
 from forge.keys.scopes import SET_VALUE
 from forge.principal import Principal
 from forge.secrets import rules
-from forge.secrets.models import Secret
-from forge.secrets.values import seal_version
+from forge.secrets.inheritance import SecretRow
+from forge.secrets.models import Secret, SecretVersion
+from forge.secrets.values import sealed_columns
 from forge.sites.models import Environment
+
+# The mapped tables, for Core statements (typed as the Table each is).
+SECRETS = cast(Table, Secret.__table__)
+VERSIONS = cast(Table, SecretVersion.__table__)
+_ROW = [SECRETS.c[name] for name in SecretRow.__slots__]
 
 
 def actor_id(principal: Principal | None) -> str | None:
@@ -53,8 +66,8 @@ class NewValue:
 def count_live(session: Session, env: Environment) -> int:
     count = session.scalar(
         select(func.count())
-        .select_from(Secret)
-        .where(Secret.environment_id == env.id, Secret.deleted_at.is_(None))
+        .select_from(SECRETS)
+        .where(SECRETS.c.environment_id == env.id, SECRETS.c.deleted_at.is_(None))
     )
     return count or 0
 
@@ -75,72 +88,71 @@ def _fresh(who: str | None, now: datetime) -> dict[str, Any]:
     }
 
 
-def _load(session: Session, env: Environment, names: list[str]) -> dict[str, Secret]:
-    rows = session.scalars(
-        select(Secret)
-        .where(Secret.environment_id == env.id, Secret.name.in_(names))
-        .execution_options(populate_existing=True)
-    )
-    return {row.name: row for row in rows}
-
-
-def rows_for(
-    session: Session, principal: Principal, env: Environment, names: list[str], *, create: bool
-) -> dict[str, Secret]:
-    """The environment's live rows for `names`; `create`: made (or revived) where missing, else
-    404. A concurrent creator of the same name is joined, not fought."""
-    existing = _load(session, env, names)
-    if not create:
-        for name in names:
-            if name not in existing or existing[name].deleted_at is not None:
-                raise NotFound(f"No secret {name!r} in this environment.", param="name")
-        return existing
-    dead = [row.id for row in existing.values() if row.deleted_at is not None]
-    absent = [name for name in dict.fromkeys(names) if name not in existing]
-    if not dead and not absent:
-        return existing
-    rules.check_room(count_live(session, env), len(dead) + len(absent))
+def make_entries(
+    session: Session, principal: Principal, env: Environment, names: list[str]
+) -> None:
+    """Entries for `names`, none of which is live here: made, or revived where a deleted row
+    exists, within the per-environment limit. A concurrent creator of a name is joined, not
+    fought (INSERT … ON CONFLICT DO NOTHING)."""
+    rules.check_room(count_live(session, env), len(names))
     now, who = utcnow(), actor_id(principal)
-    if dead:
-        session.execute(
-            update(Secret)
-            .where(Secret.id.in_(dead), Secret.deleted_at.is_not(None))
-            .values(**_fresh(who, now))
-            .execution_options(synchronize_session=False)
+    session.execute(
+        update(SECRETS)
+        .where(
+            SECRETS.c.environment_id == env.id,
+            SECRETS.c.name.in_(names),
+            SECRETS.c.deleted_at.is_not(None),
         )
-    if absent:
-        insert_if_absent(
-            session,
-            Secret,
-            [
-                {
-                    "id": new_id("sec"),
-                    "environment_id": env.id,
-                    "name": name,
-                    "latest_version": 0,
-                    **_fresh(who, now),
-                }
-                for name in absent
-            ],
-        )
-    return _load(session, env, names)
-
-
-def _allocate_versions(session: Session, principal: Principal, ids: list[str]) -> dict[str, int]:
-    result = session.execute(
-        update(Secret)
-        .where(Secret.id.in_(ids))
-        .values(
-            latest_version=Secret.latest_version + 1,
-            has_value=True,
-            tombstone=False,
-            updated_at=utcnow(),
-            updated_by=actor_id(principal),
-        )
-        .returning(Secret.id, Secret.latest_version)
-        .execution_options(synchronize_session=False)
+        .values(**_fresh(who, now))
     )
-    return {secret_id: int(version) for secret_id, version in result}
+    insert_if_absent(
+        session,
+        Secret,
+        [
+            {
+                "id": new_id("sec"),
+                "environment_id": env.id,
+                "name": name,
+                "latest_version": 0,
+                **_fresh(who, now),
+            }
+            for name in names
+        ],
+    )
+
+
+def _allocate(
+    session: Session,
+    env: Environment,
+    changes: list[NewValue],
+    who: str | None,
+    *,
+    live_only: bool,
+) -> dict[str, SecretRow]:
+    """The next version number of each change's row (`live_only`: of a live row only), and
+    the row as it now is, in one statement."""
+    names = [change.name for change in changes]
+    where = [SECRETS.c.environment_id == env.id, SECRETS.c.name.in_(names)]
+    if live_only:
+        where.append(SECRETS.c.deleted_at.is_(None))
+    values: dict[str, Any] = {
+        "latest_version": SECRETS.c.latest_version + 1,
+        "has_value": True,
+        "tombstone": False,
+        "updated_at": utcnow(),
+        "updated_by": who,
+    }
+    described = {
+        change.name: change.description for change in changes if change.description is not None
+    }
+    if described:
+        values["description"] = _by_name(described, SECRETS.c.description)
+    result = session.execute(update(SECRETS).where(*where).values(**values).returning(*_ROW))
+    return {row.name: row for row in (SecretRow(*columns) for columns in result)}
+
+
+def _by_name(given: dict[str, str], otherwise: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case(given, value=SECRETS.c.name, else_=otherwise)
 
 
 def _checked(change: NewValue) -> bytes:
@@ -152,6 +164,15 @@ def _checked(change: NewValue) -> bytes:
         raise ValueRejected(err, change.name) from None
 
 
+def _expire(session: Session, ids: Iterable[str]) -> None:
+    """Expire what the session's identity map holds of rows written here by Core statements, so
+    a later ORM read sees them as stored (a restore loaded its row; most units hold none)."""
+    for secret_id in ids:
+        held = session.identity_map.get(identity_key(Secret, secret_id))
+        if held is not None:
+            session.expire(held)
+
+
 def write_values(
     session: Session,
     keyring: Keyring,
@@ -161,7 +182,7 @@ def write_values(
     *,
     create: bool = True,
     restored_from: int | None = None,
-) -> list[tuple[Secret, int]]:
+) -> list[tuple[SecretRow, int]]:
     """A new version of each key (names distinct); returns each row and its new version.
 
     Every route that sets a value (PUT, import, restore, the team/site/env path PUT …/value) comes
@@ -169,22 +190,32 @@ def write_values(
     principal.require(SET_VALUE)
     for change in changes:
         rules.check_name(change.name)
-    names = [change.name for change in changes]
-    rows = rows_for(session, principal, env, names, create=create)
-    numbers = _allocate_versions(session, principal, [rows[name].id for name in names])
-    rows = _load(session, env, names)
     who = actor_id(principal)
-    written: list[tuple[Secret, int]] = []
+    rows = _allocate(session, env, changes, who, live_only=True)
+    missing = [change for change in changes if change.name not in rows]
+    if missing:
+        if not create:
+            raise NotFound(f"No secret {missing[0].name!r} in this environment.", param="name")
+        make_entries(session, principal, env, [change.name for change in missing])
+        rows.update(_allocate(session, env, missing, who, live_only=False))
+    keyring.refresh()  # a rotation elsewhere switches the current key without a restart
+    now, versions = utcnow(), []
     for change in changes:
         # Checked here, after rows were written, on purpose: a bad value half-way through an
         # import must (and does) roll back everything before it.
         value = _checked(change)
         row = rows[change.name]
-        if change.description is not None:
-            row.description = change.description
-        version = seal_version(keyring, env, row.id, row.name, numbers[row.id], value)
-        version.created_by, version.restored_from = who, restored_from
-        session.add(version)
-        written.append((row, numbers[row.id]))
-    session.flush()
-    return written
+        versions.append(
+            {
+                "id": new_id("secv"),
+                "secret_id": row.id,
+                "version": row.latest_version,
+                **sealed_columns(keyring, env, row.name, row.latest_version, value),
+                "restored_from": restored_from,
+                "created_at": now,
+                "created_by": who,
+            }
+        )
+    session.execute(insert(VERSIONS), versions[0] if len(versions) == 1 else versions)
+    _expire(session, (row.id for row in rows.values()))
+    return [(rows[change.name], rows[change.name].latest_version) for change in changes]

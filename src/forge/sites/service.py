@@ -152,12 +152,14 @@ def visible_environments(principal: Principal, site: SiteLike) -> Select[Environ
 def get_environment(
     session: Session, principal: Principal, site_id: str, env_id: str
 ) -> Environment:
-    """The site is only traversed here: a key pinned to this environment may pass through it."""
-    site = session.get(Site, site_id)
+    """The site is only traversed here: a key pinned to this environment may pass through it.
+    The environment is loaded first, with its site joined: one look-up when both are right
+    (the site's own only when the environment is not in it, to tell which 404 applies)."""
+    env = session.get(Environment, env_id)
+    site = env.site if env is not None and env.site_id == site_id else session.get(Site, site_id)
     if not _in_team_and_mode(site, principal):
         raise NotFound(f"No site {site_id!r}.", param="site")
     assert site is not None
-    env = session.get(Environment, env_id)
     if (
         env is None
         or env.site_id != site.id
