@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -152,6 +153,7 @@ class Database:
         event.listen(self.read_sessions, "before_flush", _refuse_writes)
         self.concurrent_units = POOL_SIZE
         self._threads = anyio.CapacityLimiter(POOL_SIZE + POOL_OVERFLOW)
+        self._held = HeldReadConnections(self.read_engine) if self.embedded else None
 
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `work` where database work belongs: inline on SQLite, in a thread otherwise.
@@ -188,7 +190,7 @@ class Database:
                 raise
 
     def reads(self) -> Reads:
-        return Reads(self.read_engine)
+        return Reads(self.read_engine, self._held)
 
     @contextmanager
     def read_only(self) -> Iterator[Session]:
@@ -205,6 +207,8 @@ class Database:
                     session.rollback()
 
     def dispose(self) -> None:
+        if self._held is not None:
+            self._held.close_all()
         self.engine.dispose()
         self.read_engine.dispose()
 
@@ -276,17 +280,53 @@ class DriverSQL:
         self.postgresql = sql.replace("?", "%s")
 
 
-class Reads:
-    """A unit of work's driver-level look-ups: the few every request makes (the key, the site),
-    straight on a pooled connection in autocommit, each seeing every commit made before it.
-    Measured (docs/benchmarks.md): an indexed look-up costs ~9 µs on the SQLite driver against
-    ~50–70 µs through SQLAlchemy Core and ~170 µs through an ORM session, and the session's
-    BEGIN/COMMIT would add two round trips on PostgreSQL. The connection is taken on first use
-    and handed back by `close`."""
+class HeldReadConnections(threading.local):
+    """Embedded SQLite: each thread keeps one autocommit read connection for `Reads` instead of
+    a pool checkout and return per request (~10 µs, a twentieth of an authenticated GET;
+    docs/benchmarks.md). Sharing one between the units a thread interleaves is safe: in
+    autocommit a SELECT holds no transaction and `Reads` reads each cursor to its end, so no
+    snapshot or lock outlives a statement. Detached from the pool (it never counts against a
+    unit's connection); `close_all` closes every thread's on `Database.dispose`."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._all: list[Any] = []  # every thread's, for close_all (appended under the GIL)
+        self.connection: Any = None
+
+    def take(self) -> Any:
+        if self.connection is None:
+            connection = self._engine.raw_connection()
+            connection.detach()
+            self._all.append(connection)
+            self.connection = connection
+        return self.connection
+
+    def drop(self, connection: Any) -> None:
+        """A connection that failed: the next `take` of this thread opens a new one."""
+        if self.connection is connection:
+            self.connection = None
+        if connection in self._all:
+            self._all.remove(connection)
+
+    def close_all(self) -> None:
+        held, self._all = self._all, []
+        for connection in held:
+            connection.close()
+        self.connection = None
+
+
+class Reads:
+    """A unit of work's driver-level look-ups: the few every request makes (the key, the site),
+    straight on a connection in autocommit, each seeing every commit made before it.
+    Measured (docs/benchmarks.md): an indexed look-up costs ~9 µs on the SQLite driver against
+    ~50–70 µs through SQLAlchemy Core and ~170 µs through an ORM session, and the session's
+    BEGIN/COMMIT would add two round trips on PostgreSQL. The connection is taken on first use
+    (pooled, or the thread's held one on SQLite) and handed back by `close`."""
+
+    def __init__(self, engine: Engine, held: HeldReadConnections | None = None) -> None:
+        self._engine = engine
         self._postgresql = engine.dialect.name == "postgresql"
+        self._held = held
         self._connection: Any = None
 
     def fetch_all(self, statement: DriverSQL, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -294,7 +334,7 @@ class Reads:
         dbapi_error = self._engine.dialect.loaded_dbapi.Error
         for attempt in (1, 2):
             if self._connection is None:
-                self._connection = self._engine.raw_connection()
+                self._connection = self._connect()
             try:
                 cursor = self._connection.cursor()
                 try:
@@ -305,6 +345,8 @@ class Reads:
             except dbapi_error:
                 # A connection the server dropped (a restart) is replaced once, then it raises.
                 self._connection.invalidate()
+                if self._held is not None:
+                    self._held.drop(self._connection)
                 self._connection = None
                 if attempt == 2:
                     raise
@@ -314,10 +356,13 @@ class Reads:
         rows = self.fetch_all(statement, params)
         return rows[0] if rows else None
 
+    def _connect(self) -> Any:
+        return self._engine.raw_connection() if self._held is None else self._held.take()
+
     def close(self) -> None:
-        if self._connection is not None:
+        if self._connection is not None and self._held is None:
             self._connection.close()
-            self._connection = None
+        self._connection = None
 
 
 def as_datetime(value: Any) -> datetime | None:

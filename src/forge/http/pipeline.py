@@ -3,9 +3,10 @@
     authenticate → IP allowlist → rate limit → resolve the path's resources → check the scope
     → idempotency → route → commit
 
-The first six run in `admit` (called by the `Scoped` dependency, before FastAPI validates the
-body); the route and the commit run in `ForgeRoute`. Each stage is a function of its own, tested
-alone in tests/http/test_pipeline.py. The order is the contract: a request learns nothing a
+The first six run in `admit` (called by `ForgeRoute` for the gate a route declares with `Scoped`,
+before FastAPI solves the route's parameters and validates the body); the route and the commit
+run in `ForgeRoute`. Each stage is a function of its own, tested alone in
+tests/http/test_pipeline.py. The order is the contract: a request learns nothing a
 previous stage would have refused it (a key outside a site's reach gets 404 before 403, and an
 idempotent replay is answered only once the resources and the scope passed).
 

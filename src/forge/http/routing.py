@@ -1,9 +1,10 @@
 """The route class every Forge router uses: the pipeline's last two stages, route and commit.
 
-A route is a plain `def`: `ForgeRoute` runs it with the stages before it (`Scoped`) as one unit
-of work, through `Database.run` (a worker thread on PostgreSQL, inline on SQLite). In that same
-unit it renders the response, stores an Idempotency-Key's outcome and commits, so the commit
-lands before the response is sent and a client that reads right after a write sees it; a
+A route is a plain `def`: `ForgeRoute` runs the stages before it (declared with `Scoped`, run
+by `admit` before FastAPI solves the route's parameters) and the route as one unit of work,
+through `Database.run` (a worker thread on PostgreSQL, inline on SQLite). In that same unit
+it renders the response, stores an Idempotency-Key's outcome and commits, so the commit lands
+before the response is sent and a client that reads right after a write sees it; a
 route that raised is rolled back. An `async def` route (one that must await, e.g. the rate
 limiter, or one that only renders what the resolvers loaded) runs on the event loop and reaches
 the database only through `await access.run(…)`; its commit stage needs no worker thread when
@@ -17,10 +18,13 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, get_origin, get_type_hints
 
 import anyio
 import orjson
+from fastapi import Path
 from fastapi.dependencies.models import Dependant
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import ResponseValidationError
@@ -33,21 +37,63 @@ from starlette.responses import Response
 from forge.http import idempotency, paths
 from forge.http.access import Access
 from forge.http.errors import V1, Surface, method_not_allowed
-from forge.http.pipeline import Gate, bucket_for
+from forge.http.pipeline import Gate, admit, bucket_for
 
 Endpoint = Callable[..., Any]
 
+# The request's Access, from `admit` (run by the route handler) to the route's arguments.
+_ACCESS: ContextVar[Access] = ContextVar("forge_access")
 
-def _scoped(dependant: Dependant) -> tuple[Gate, str] | None:
-    """The route's `Scoped` gate and the name of the parameter that receives its Access."""
-    for sub in dependant.dependencies:
-        gate = getattr(sub.call, "forge_gate", None)
-        if gate is not None and sub.name is not None:
-            return gate, sub.name
-        found = _scoped(sub)
-        if found is not None:
-            return found
+
+@dataclass(frozen=True)
+class Gated:
+    """A route's `Scoped` gate, the parameter that receives its Access, and the path
+    parameters the gate's resolver reads that the route itself does not declare."""
+
+    gate: Gate
+    access_param: str
+    resolver_only: tuple[str, ...]
+
+
+def _gated(hints: dict[str, Any]) -> tuple[Gate, str] | None:
+    """The gate declared as `name: Annotated[Access, Scoped(...)]`, and that name."""
+    for name, hint in hints.items():
+        if get_origin(hint) is Annotated:
+            for meta in hint.__metadata__:
+                if isinstance(meta, Gate):
+                    return meta, name
     return None
+
+
+def _as_fastapi_sees_it(endpoint: Endpoint) -> tuple[inspect.Signature, Gated | None]:
+    """The endpoint's signature for FastAPI: the Access parameter replaced by the path
+    parameters its resolver reads (documented and validated as the route's own)."""
+    hints = get_type_hints(endpoint, include_extras=True)
+    signature = inspect.signature(endpoint)
+    found = _gated(hints)
+    keep = [
+        p.replace(annotation=hints.get(p.name, p.annotation), kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in signature.parameters.values()
+        if found is None or p.name != found[1]
+    ]
+    returns = hints.get("return", signature.return_annotation)
+    if found is None:
+        return signature.replace(parameters=keep, return_annotation=returns), None
+    gate, access_param = found
+    declared = {p.name for p in keep}
+    resolver_only = tuple(
+        name for name in (gate.resolver.params if gate.resolver else ()) if name not in declared
+    )
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[str, Path(description=f"The `{name}` this route acts on.")],
+        )
+        for name in resolver_only
+    ]
+    gated = Gated(gate, access_param, resolver_only)
+    return signature.replace(parameters=[*keep, *added], return_annotation=returns), gated
 
 
 def _declared_path_params(dependant: Dependant) -> set[str]:
@@ -88,10 +134,10 @@ class ForgeRoute(APIRoute):
     error_surface: ClassVar[Surface] = V1
 
     def __init__(self, path: str, endpoint: Endpoint, **kwargs: Any) -> None:
+        # Before FastAPI reads the signature (and builds the handler, which needs the gate).
+        self.gated: Gated | None = None
         super().__init__(path, self._in_unit_of_work(endpoint), **kwargs)
-        found = _scoped(self.dependant)
-        self.gate: Gate | None = found[0] if found is not None else None
-        self.access_param = found[1] if found is not None else ""
+        self.gate: Gate | None = self.gated.gate if self.gated is not None else None
         self._check_path_params(path)
         self._document_access()
 
@@ -119,7 +165,9 @@ class ForgeRoute(APIRoute):
 
     def _in_unit_of_work(self, endpoint: Endpoint) -> Endpoint:
         if getattr(endpoint, "forge_unit_of_work", False):
+            self.gated = getattr(endpoint, "forge_gated", None)
             return endpoint
+        signature, self.gated = _as_fastapi_sees_it(endpoint)
         if inspect.iscoroutinefunction(endpoint):
 
             @functools.wraps(endpoint)
@@ -130,22 +178,32 @@ class ForgeRoute(APIRoute):
                     await _settle(access, self._commit, access, response)
                 return response
 
-            awaited.forge_unit_of_work = True  # type: ignore[attr-defined]
-            return awaited
+            wrapped: Endpoint = awaited
+        else:
 
-        @functools.wraps(endpoint)
-        async def unit(**values: Any) -> Response:
-            access = self._access_in(values)
-            if access is None:
-                return self._render(await run_in_threadpool(endpoint, **values), values)
-            return await access.database.run(self._route_and_commit, access, endpoint, values)
+            @functools.wraps(endpoint)
+            async def unit(**values: Any) -> Response:
+                access = self._access_in(values)
+                if access is None:
+                    return self._render(await run_in_threadpool(endpoint, **values), values)
+                return await access.database.run(self._route_and_commit, access, endpoint, values)
 
-        unit.forge_unit_of_work = True  # type: ignore[attr-defined]
-        return unit
+            wrapped = unit
+        wrapped.__signature__ = signature  # type: ignore[attr-defined]
+        wrapped.forge_unit_of_work = True  # type: ignore[attr-defined]
+        wrapped.forge_gated = self.gated  # type: ignore[attr-defined]
+        return wrapped
 
     def _access_in(self, values: dict[str, Any]) -> Access | None:
-        access = values.get(self.access_param) if self.access_param else None
-        return access if isinstance(access, Access) else None
+        """The request's Access, put into the route's arguments in place of the path
+        parameters only its resolver reads."""
+        gated = self.gated
+        if gated is None:
+            return None
+        for name in gated.resolver_only:
+            del values[name]
+        access = values[gated.access_param] = _ACCESS.get()
+        return access
 
     def _route_and_commit(
         self, access: Access, endpoint: Endpoint, values: dict[str, Any]
@@ -200,7 +258,12 @@ class ForgeRoute(APIRoute):
             if paths.table_of(request.app).shadowed(self, path):
                 # e.g. PATCH /v1/api-keys/self: that path has GET only, it names no key.
                 raise method_not_allowed(request.app, path)
+            token = None
             try:
+                if self.gated is not None:
+                    # Stages 1–6, before FastAPI solves the route's parameters (and body).
+                    access = await admit(request, self.gated.gate, request.path_params)
+                    token = _ACCESS.set(access)
                 return await handler(request)
             except idempotency.Replayed as replay:
                 await abandon(request, replay)
@@ -208,8 +271,11 @@ class ForgeRoute(APIRoute):
             except BaseException as exc:
                 await abandon(request, exc)
                 raise
+            finally:
+                if token is not None:
+                    _ACCESS.reset(token)
 
-        if _scoped(self.dependant) is None:  # (called from APIRoute.__init__)
+        if self.gated is None:  # (called from APIRoute.__init__)
             return handle
 
         async def in_a_slot(request: Request) -> Response:
