@@ -119,7 +119,8 @@ def main() -> int:
         and keys <= THREADS * KEYS_PER_THREAD
         and accepted <= versions <= accepted + CONNECTIONS
     )
-    print("PASS (bar: >= 500 writes/s, every accepted write stored, none refused)" if ok else "FAIL")
+    verdict = "PASS (bar: >= 500 writes/s, every accepted write stored, none refused)"
+    print(verdict if ok else "FAIL")
     return 0 if ok else 1
 
 
