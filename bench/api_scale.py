@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with postgres_database() as url:
+    with postgres_database("bench") as url:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FORGE_")},
             "FORGE_DATABASE_URL": url,

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,12 @@ from typing import Any
 
 VENV_BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+# The benches make their throw-away PostgreSQL databases as the test suite does.
+sys.path.insert(0, str(ROOT))
+
+from tests.throwaway import postgres_database  # noqa: E402
+
+__all__ = ["postgres_database"]
 
 
 def ensure_wrk() -> str:
@@ -155,23 +159,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
-
-
-@contextmanager
-def postgres_database(server: str = PG_SERVER) -> Iterator[str]:
-    """The URL of a throw-away PostgreSQL database on `server`, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    name = f"forge_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def migrate_and_init(env: dict[str, str]) -> dict[str, Any]:

@@ -409,7 +409,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
-    with postgres_database() as url, ExitStack() as stack:
+    with postgres_database("bench") as url, ExitStack() as stack:
         data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="forge-load-"))
         load_env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FORGE_")},

@@ -77,7 +77,7 @@ def forge(stack: ExitStack, env: dict[str, str]) -> int:
 
 
 def main() -> int:
-    with postgres_database(f"{SERVER}:{PG_PORT}") as url, ExitStack() as stack:
+    with postgres_database("bench", f"{SERVER}:{PG_PORT}") as url, ExitStack() as stack:
         name = url.rsplit("/", 1)[1]
         data_dir = stack.enter_context(__import__("tempfile").TemporaryDirectory())
         base = {**os.environ, "FORGE_DATA_DIR": data_dir, "FORGE_RATELIMIT_READ": str(10**9)}

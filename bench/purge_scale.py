@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--purges", type=int, default=200)
     parser.add_argument("--objects", type=int, default=100_000)
     args = parser.parse_args()
-    with postgres_database() as url, origin() as origin_url:
+    with postgres_database("bench") as url, origin() as origin_url:
         data_dir, _, env_id = hosted_data_dir(origin_url, url)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FORGE_")},

@@ -11,14 +11,12 @@ import contextlib
 import io
 import logging
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from forge import logs, migrate
@@ -28,23 +26,9 @@ from forge.db import Database
 from forge.tenancy.models import Team
 from tests import leaks
 from tests.factories import Key, SecretsWorld, World, empty_tables
+from tests.throwaway import postgres_database
 
 BACKEND = os.environ.get("FORGE_TEST_DATABASE", "sqlite")
-PG_SERVER = os.environ.get("FORGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
-
-
-def postgres_database(label: str) -> Iterator[str]:
-    """A throw-away PostgreSQL database, dropped when the generator closes."""
-    name = f"forge_test_{uuid.uuid4().hex[:12]}_{label}"
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -66,7 +50,8 @@ def leak_scan(
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     if BACKEND == "postgresql":
-        yield from postgres_database(worker_id)
+        with postgres_database(f"test_{worker_id}") as url:
+            yield url
     else:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'forge.db'}"
 

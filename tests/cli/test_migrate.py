@@ -11,14 +11,15 @@ import pytest
 from forge import migrate
 from forge.db import Database
 from tests.cli.conftest import Forge
-from tests.conftest import postgres_database
+from tests.throwaway import postgres_database
 
 POSTGRES = os.environ.get("FORGE_TEST_DATABASE", "sqlite") == "postgresql"
 
 
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
-    yield from postgres_database("empty")
+    with postgres_database("test_empty") as url:
+        yield url
 
 
 @pytest.mark.skipif(not POSTGRES, reason="PostgreSQL only: SQLite is migrated by serve itself")
