@@ -41,8 +41,8 @@ def _owner_rights(
 
 
 # The row is read on every request (a revocation is immediate); what its columns parse to is
-# not: SQLite hands back the same JSON and timestamp texts request after request, parsed once
-# each here. PostgreSQL's driver hands back lists and datetimes, which need no parsing.
+# not: SQLite hands back the same JSON texts request after request, parsed once each here
+# (timestamps: `as_datetime`). PostgreSQL's driver hands back lists, which need no parsing.
 @functools.lru_cache(maxsize=4096)
 def _scopes_of_text(text: str | bytes) -> frozenset[str]:
     return frozenset(as_json(text))
@@ -53,11 +53,6 @@ def _allowlist_of_text(text: str | bytes) -> tuple[str, ...]:
     return tuple(as_json(text) or ())
 
 
-@functools.lru_cache(maxsize=4096)
-def _moment_of_text(text: str) -> datetime | None:
-    return as_datetime(text)
-
-
 def _scopes(raw: Any) -> frozenset[str]:
     return _scopes_of_text(raw) if isinstance(raw, str | bytes) else frozenset(raw)
 
@@ -66,12 +61,8 @@ def _allowlist(raw: Any) -> tuple[str, ...]:
     return _allowlist_of_text(raw) if isinstance(raw, str | bytes) else tuple(raw or ())
 
 
-def _moment(raw: Any) -> datetime | None:
-    return _moment_of_text(raw) if isinstance(raw, str) else as_datetime(raw)
-
-
 def _expired(moment: Any, now: datetime) -> bool:
-    expires = _moment(moment)
+    expires = as_datetime(moment)
     return expires is not None and expires <= now
 
 
@@ -128,7 +119,7 @@ def resolve(reads: Reads, token: str) -> Principal:
         rights=rights,
         constraint=Constraint(resource_type, resource_id) if resource_id else None,
         ip_allowlist=_allowlist(ip_allowlist),
-        expires_at=_moment(key_expires) or now,
+        expires_at=as_datetime(key_expires) or now,
     )
 
 
