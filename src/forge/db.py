@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -369,7 +370,14 @@ def as_datetime(value: Any) -> datetime | None:
     """SQLite hands back the stored text; PostgreSQL an aware datetime."""
     if value is None or isinstance(value, datetime):
         return value
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return _datetime_of_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _datetime_of_text(text: str) -> datetime:
+    """Parsed once per distinct text: the same ones come back request after request (a key's
+    expiry, a site's timestamps)."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def as_json(value: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Path, Response
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
@@ -259,3 +259,66 @@ def test_a_database_that_never_answers_is_a_prompt_503(
             assert got.headers["retry-after"] == "1"
     finally:
         database.dispose()
+
+
+# -- route parameters ------------------------------------------------------------------------
+
+
+TwinSite = Annotated[Access, Scoped("sites:read", site_resolver)]
+
+
+@pytest.fixture
+def twin_app(app: FastAPI) -> FastAPI:
+    """Two routes alike but for a query parameter: the first takes path parameters only (its
+    handler validates them without FastAPI's general solver), the second goes through it."""
+    router = APIRouter(route_class=ForgeRoute)
+
+    @router.get("/test/direct/{site}/{n}")
+    async def direct(
+        access: TwinSite, n: Annotated[int, Path(ge=1)], response: Response
+    ) -> Envelope[int]:
+        response.headers["x-seen"] = access.site.id
+        response.status_code = 203
+        return Envelope(data=n)
+
+    @router.get("/test/solved/{site}/{n}")
+    async def solved(
+        access: TwinSite, n: Annotated[int, Path(ge=1)], response: Response, q: str | None = None
+    ) -> Envelope[int]:
+        response.headers["x-seen"] = access.site.id
+        response.status_code = 203
+        return Envelope(data=n)
+
+    app.include_router(router)
+    return app
+
+
+def _without_request_id(response: httpx.Response) -> tuple[int, dict[str, str], object]:
+    # The second request has spent one more unit: its rate-limit headers differ, rightly.
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k != "request-id" and not k.startswith(("ratelimit", "x-ratelimit"))
+    }
+    body = response.json()
+    body.pop("request_id")
+    return response.status_code, headers, body
+
+
+@pytest.mark.parametrize("n", ["7", "0", "seven", "1.5"])
+def test_a_route_of_path_parameters_only_answers_as_fastapis_solver_does(
+    twin_app: FastAPI, world: World, n: str
+) -> None:
+    team = world.team()
+    site = world.site(team)
+    key = world.key(team, world.member(team))
+    with TestClient(twin_app) as client:
+        direct = client.get(f"/test/direct/{site.id}/{n}", headers=key.headers)
+        solved = client.get(f"/test/solved/{site.id}/{n}", headers=key.headers)
+    assert direct.status_code == (203 if n == "7" else 422)
+    assert _without_request_id(direct) == _without_request_id(solved)
+    if n == "7":
+        assert direct.headers["x-seen"] == site.id
+        assert direct.json()["data"] == 7
+    else:
+        assert_error(direct, 422, "validation_error", "n")

@@ -188,13 +188,9 @@ class ContractMiddleware:
             REQUEST_ID.reset(token)
 
     async def _checked_body(self, scope: Scope, receive: Receive, headers: Headers) -> Receive:
-        query = scope.get("query_string", b"").decode("latin-1")
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if _credential_in_query(pairs):
-            raise InvalidRequest(_CREDENTIALS_ELSEWHERE.format(where="query string"))
-        holding_nul = _nul_in_query(pairs)
-        if holding_nul is not None:
-            raise InvalidRequest("Query parameters never hold NUL (%00).", param=holding_nul)
+        query: bytes = scope.get("query_string", b"")
+        if query:  # most requests have none: nothing to parse
+            self._check_query(query)
         if scope["method"] not in BODY_METHODS:
             return receive
         max_bytes = self._body_limit(scope)
@@ -226,6 +222,15 @@ class ContractMiddleware:
             return await receive()
 
         return replay
+
+    @staticmethod
+    def _check_query(query: bytes) -> None:
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        if _credential_in_query(pairs):
+            raise InvalidRequest(_CREDENTIALS_ELSEWHERE.format(where="query string"))
+        holding_nul = _nul_in_query(pairs)
+        if holding_nul is not None:
+            raise InvalidRequest("Query parameters never hold NUL (%00).", param=holding_nul)
 
     @staticmethod
     async def _read_body(receive: Receive, max_bytes: int) -> bytes:

@@ -51,10 +51,10 @@ class PathTable:
         self._shadowable = {t.path for t in self._templates if self._has_a_sibling_before(t)}
 
     def _has_a_sibling_before(self, template: Template) -> bool:
-        """Whether a more specific template could match some path this one matches."""
+        """Whether a more specific template could match some path this one matches (so a
+        request routed to it must be looked up; for any other, none need be)."""
         return any(
-            other.rank < template.rank and len(other.rank) == len(template.rank)
-            for other in self._templates
+            other.rank < template.rank and _overlap(other, template) for other in self._templates
         )
 
     def owner(self, path: str) -> Template | None:
@@ -71,6 +71,18 @@ class PathTable:
             return False
         owner = self.owner(path)
         return owner is not None and owner.path != template
+
+
+def _overlap(one: Template, other: Template) -> bool:
+    """Whether some path matches both: as many segments, each the same literal or a
+    parameter in either. A `{…:path}` parameter spans segments: assume it may."""
+    if ":path}" in one.path or ":path}" in other.path:
+        return True
+    segments, others = one.path.split("/"), other.path.split("/")
+    return len(segments) == len(others) and all(
+        a == b or a.startswith("{") or b.startswith("{")
+        for a, b in zip(segments, others, strict=True)
+    )
 
 
 def _with_head(methods: set[str]) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,27 @@ def _owner_rights(
     if not client_active or role is None:
         raise AuthenticationFailed(UNKNOWN_KEY)
     return catalogue.role_rights(role, secret_value_roles)
+
+
+# The row is read on every request (a revocation is immediate); what its columns parse to is
+# not: SQLite hands back the same JSON texts request after request, parsed once each here
+# (timestamps: `as_datetime`). PostgreSQL's driver hands back lists, which need no parsing.
+@functools.lru_cache(maxsize=4096)
+def _scopes_of_text(text: str | bytes) -> frozenset[str]:
+    return frozenset(as_json(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _allowlist_of_text(text: str | bytes) -> tuple[str, ...]:
+    return tuple(as_json(text) or ())
+
+
+def _scopes(raw: Any) -> frozenset[str]:
+    return _scopes_of_text(raw) if isinstance(raw, str | bytes) else frozenset(raw)
+
+
+def _allowlist(raw: Any) -> tuple[str, ...]:
+    return _allowlist_of_text(raw) if isinstance(raw, str | bytes) else tuple(raw or ())
 
 
 def _expired(moment: Any, now: datetime) -> bool:
@@ -93,10 +115,10 @@ def resolve(reads: Reads, token: str) -> Principal:
         team_id=team_id,
         client_id=client_id,
         role=role if owner_type == "client" else None,
-        scopes=frozenset(as_json(scopes)),
+        scopes=_scopes(scopes),
         rights=rights,
         constraint=Constraint(resource_type, resource_id) if resource_id else None,
-        ip_allowlist=tuple(as_json(ip_allowlist) or ()),
+        ip_allowlist=_allowlist(ip_allowlist),
         expires_at=as_datetime(key_expires) or now,
     )
 

@@ -6,6 +6,8 @@ request are its scopes ∩ its owner's current rights (∩ its resource constrai
 
 from __future__ import annotations
 
+import functools
+
 READ_SCOPES = (
     "teams:read",
     "projects:read",
@@ -74,6 +76,7 @@ DEFAULT_VALUE_SETTER_ROLES = "owner"
 VALUE_SETTER_ROLES = ("owner", "admin", "member")
 
 
+@functools.lru_cache(maxsize=256)  # resolved for every request of a client's key
 def role_rights(role: str, secret_value_roles: str) -> frozenset[str]:
     """A role's rights in a team whose setting lets `secret_value_roles` set values."""
     base = ROLE_RIGHTS[role] - {SET_VALUE}

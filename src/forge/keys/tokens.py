@@ -67,7 +67,26 @@ def public_prefix(token: str) -> str:
 
 
 def parse(token: str) -> ParsedToken:
-    """Validate shape and checksum without touching storage; raise 401 for anything else."""
+    """Validate shape and checksum without touching storage; raise 401 for anything else.
+    A token validated before is known by its hash: the memo holds hashes (the database's own
+    look-up values) and what they parsed to, never a secret."""
+    if len(token) == _LENGTH:
+        known = _valid_by_hash.get(hash_secret(token))
+        if known is not None:
+            return known
+    parsed = _parse(token)
+    if len(_valid_by_hash) >= _MEMO_SIZE:  # a flood of distinct keys: forget, never grow
+        _valid_by_hash.clear()
+    _valid_by_hash[parsed.secret_hash] = parsed
+    return parsed
+
+
+_LENGTH = len("mfk_live_") + RANDOM_LENGTH + CHECKSUM_LENGTH  # every token `_TOKEN` matches
+_MEMO_SIZE = 10_000
+_valid_by_hash: dict[str, ParsedToken] = {}
+
+
+def _parse(token: str) -> ParsedToken:
     if token.startswith(OAUTH_PREFIXES):
         raise AuthenticationFailed(
             "OAuth tokens (mfo_at_/mfo_rt_) are not supported yet; use a personal key (mfk_) "
