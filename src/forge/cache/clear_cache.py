@@ -55,6 +55,7 @@ def clear_cache(
     _one_selector(body)
     env = sites.environment_by_names(
         access.session,
+        access.reads,
         access.principal,
         (body.team, body.site, body.environment),
         ("team", "site", "environment"),

@@ -34,7 +34,7 @@ from forge.secrets import rules
 from forge.secrets.inheritance import SecretRow
 from forge.secrets.models import Secret, SecretVersion
 from forge.secrets.values import sealed_columns
-from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 # The mapped tables, for Core statements (typed as the Table each is).
 SECRETS = cast(Table, Secret.__table__)
@@ -63,7 +63,7 @@ class NewValue:
     description: str | None = None
 
 
-def count_live(session: Session, env: Environment) -> int:
+def count_live(session: Session, env: EnvironmentLike) -> int:
     count = session.scalar(
         select(func.count())
         .select_from(SECRETS)
@@ -89,7 +89,7 @@ def _fresh(who: str | None, now: datetime) -> dict[str, Any]:
 
 
 def make_entries(
-    session: Session, principal: Principal, env: Environment, names: list[str]
+    session: Session, principal: Principal, env: EnvironmentLike, names: list[str]
 ) -> None:
     """Entries for `names`, none of which is live here: made, or revived where a deleted row
     exists, within the per-environment limit. A concurrent creator of a name is joined, not
@@ -123,7 +123,7 @@ def make_entries(
 
 def _allocate(
     session: Session,
-    env: Environment,
+    env: EnvironmentLike,
     changes: list[NewValue],
     who: str | None,
     *,
@@ -177,7 +177,7 @@ def write_values(
     session: Session,
     keyring: Keyring,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     changes: list[NewValue],
     *,
     create: bool = True,
