@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, Update, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -121,6 +121,34 @@ def make_entries(
     )
 
 
+def _allocation(live_only: bool) -> Update:
+    """`UPDATE … RETURNING` giving each named row of an environment its next version number;
+    built once (what varies is bound), so a request pays no statement construction or
+    cache-key generation (docs/benchmarks.md, (d))."""
+    where = [
+        SECRETS.c.environment_id == bindparam("env_id"),
+        SECRETS.c.name.in_(bindparam("names", expanding=True)),
+    ]
+    if live_only:
+        where.append(SECRETS.c.deleted_at.is_(None))
+    return (
+        update(SECRETS)
+        .where(*where)
+        .values(
+            latest_version=SECRETS.c.latest_version + 1,
+            has_value=True,
+            tombstone=False,
+            updated_at=bindparam("now", type_=SECRETS.c.updated_at.type),
+            updated_by=bindparam("who", type_=SECRETS.c.updated_by.type),
+        )
+        .returning(*_ROW)
+    )
+
+
+_ALLOCATE_LIVE, _ALLOCATE_ANY = _allocation(live_only=True), _allocation(live_only=False)
+_INSERT_VERSIONS = insert(VERSIONS)
+
+
 def _allocate(
     session: Session,
     env: EnvironmentLike,
@@ -131,23 +159,19 @@ def _allocate(
 ) -> dict[str, SecretRow]:
     """The next version number of each change's row (`live_only`: of a live row only), and
     the row as it now is, in one statement."""
-    names = [change.name for change in changes]
-    where = [SECRETS.c.environment_id == env.id, SECRETS.c.name.in_(names)]
-    if live_only:
-        where.append(SECRETS.c.deleted_at.is_(None))
-    values: dict[str, Any] = {
-        "latest_version": SECRETS.c.latest_version + 1,
-        "has_value": True,
-        "tombstone": False,
-        "updated_at": utcnow(),
-        "updated_by": who,
-    }
+    statement = _ALLOCATE_LIVE if live_only else _ALLOCATE_ANY
     described = {
         change.name: change.description for change in changes if change.description is not None
     }
     if described:
-        values["description"] = _by_name(described, SECRETS.c.description)
-    result = session.execute(update(SECRETS).where(*where).values(**values).returning(*_ROW))
+        statement = statement.values(description=_by_name(described, SECRETS.c.description))
+    params = {
+        "env_id": env.id,
+        "names": [change.name for change in changes],
+        "now": utcnow(),
+        "who": who,
+    }
+    result = session.connection().execute(statement, params)
     return {row.name: row for row in (SecretRow(*columns) for columns in result)}
 
 
@@ -216,6 +240,6 @@ def write_values(
                 "created_by": who,
             }
         )
-    session.execute(insert(VERSIONS), versions[0] if len(versions) == 1 else versions)
+    session.connection().execute(_INSERT_VERSIONS, versions[0] if len(versions) == 1 else versions)
     _expire(session, (row.id for row in rows.values()))
     return [(rows[change.name], rows[change.name].latest_version) for change in changes]
