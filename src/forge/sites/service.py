@@ -16,7 +16,6 @@ from forge.principal import Principal
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.sites.schemas import EnvironmentCreate, EnvironmentUpdate, SiteCreate, SiteUpdate
 from forge.tenancy import service as tenancy
-from forge.tenancy.models import Team
 
 
 def visible_sites(principal: Principal) -> Select[Site]:
@@ -326,8 +325,12 @@ def delete_environment(session: Session, env: Environment) -> None:
     session.flush()
 
 
+_TEAM_SLUG = DriverSQL("SELECT slug FROM teams WHERE id = ?")
+_SITE_BY_SLUG = DriverSQL("SELECT id FROM sites WHERE team_id = ? AND mode = ? AND slug = ?")
+_ENV_BY_NAME = DriverSQL("SELECT id FROM environments WHERE site_id = ? AND name = ?")
+
+
 def environment_by_names(
-    session: Session,
     reads: Reads,
     principal: Principal,
     names: tuple[str, str, str],
@@ -338,22 +341,16 @@ def environment_by_names(
     found (404 naming `params`' field). Used by the team/site/env path surface (secrets) and
     the clear-cache surface."""
     team_slug, site_slug, env_name = names
-    team = session.get(Team, principal.team_id)
-    if team is None or team.slug != team_slug:
+    team = reads.fetch_one(_TEAM_SLUG, (principal.team_id,))
+    if team is None or team[0] != team_slug:
         raise NotFound(f"No team {team_slug!r}.", param=params[0])
-    site_id = session.scalar(
-        select(Site.id).where(
-            Site.team_id == team.id, Site.slug == site_slug, Site.mode == principal.mode
-        )
-    )
-    if site_id is None:
+    site = reads.fetch_one(_SITE_BY_SLUG, (principal.team_id, principal.mode, site_slug))
+    if site is None:
         raise NotFound(f"No site {site_slug!r}.", param=params[1])
-    env_id = session.scalar(
-        select(Environment.id).where(Environment.site_id == site_id, Environment.name == env_name)
-    )
-    if env_id is None:
+    env = reads.fetch_one(_ENV_BY_NAME, (site[0], env_name))
+    if env is None:
         raise NotFound(f"No environment {env_name!r}.", param=params[2])
     try:
-        return get_environment(reads, principal, site_id, env_id)
+        return get_environment(reads, principal, site[0], env[0])
     except NotFound:
         raise NotFound(f"No environment {env_name!r}.", param=params[2]) from None
