@@ -281,6 +281,41 @@ class DriverSQL:
         self.postgresql = sql.replace("?", "%s")
 
 
+def run_driver(session: Session, statement: DriverSQL, params: list[tuple[Any, ...]]) -> list[Any]:
+    """`statement` on the unit of work's own connection, in its transaction, straight at the
+    driver: once per parameter tuple; the rows of a RETURNING for a single tuple. What `Reads`
+    is to look-ups, for the writes of the hot path: a Core execute of even a prebuilt
+    `UPDATE … RETURNING` measured ~4× the driver's own on SQLite (~105 µs against ~27 µs,
+    loaded machine), ~7% of a secret PUT's CPU for its two statements. Parameters go in as the
+    driver takes them (`stored_datetime` for a datetime column); rows come back as the driver
+    gives them (`as_datetime`, `bool()` on SQLite)."""
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    sql = statement.postgresql if postgresql else statement.sqlite
+    cursor = connection.connection.cursor()
+    try:
+        if len(params) != 1:
+            cursor.executemany(sql, params)
+            return []
+        cursor.execute(sql, params[0])
+        return list(cursor.fetchall()) if cursor.description else []
+    finally:
+        cursor.close()
+
+
+_DATETIME_BINDERS: dict[str, Callable[[Any], Any] | None] = {}
+
+
+def stored_datetime(session: Session, value: datetime) -> Any:
+    """A datetime as a `UTCDateTime` column stores it (through that type's own bind processing,
+    once per dialect: SQLite's text form, the value itself for PostgreSQL), for `run_driver`."""
+    dialect = session.get_bind().dialect
+    if dialect.name not in _DATETIME_BINDERS:
+        _DATETIME_BINDERS[dialect.name] = UTCDateTime().bind_processor(dialect)
+    process = _DATETIME_BINDERS[dialect.name]
+    return value if process is None else process(value)
+
+
 class HeldReadConnections(threading.local):
     """Embedded SQLite: each thread keeps one autocommit read connection for `Reads` instead of
     a pool checkout and return per request (~10 µs, a twentieth of an authenticated GET;

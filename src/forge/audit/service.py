@@ -17,6 +17,8 @@ from forge.principal import Principal
 SYSTEM_FORGE = "forge"
 SYSTEM_SECRET_SCANNING = "github-secret-scanning"  # noqa: S105 (a name, not a secret)
 EVENTS = cast(Table, AuditEvent.__table__)
+# Built once: a request pays no statement construction or cache-key generation for it.
+_INSERT_EVENT = insert(EVENTS)
 
 
 def record(
@@ -43,8 +45,8 @@ def record(
     else:
         actor_type, actor_id = ("system", system) if system else ("operator", None)
     session.flush()
-    session.execute(
-        insert(EVENTS),
+    session.connection().execute(
+        _INSERT_EVENT,
         dict(
             team_id=team_id,
             action=action,

@@ -54,7 +54,7 @@ def clear_cache(
 ) -> Envelope[JobOut]:
     _one_selector(body)
     env = sites.environment_by_names(
-        access.session,
+        access.reads,
         access.principal,
         (body.team, body.site, body.environment),
         ("team", "site", "environment"),

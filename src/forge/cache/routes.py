@@ -16,7 +16,8 @@ from forge.http.routing import ForgeRoute
 from forge.jobs.access import AppNotifier
 from forge.jobs.models import Job
 from forge.jobs.schemas import JobOut
-from forge.sites.access import environment_of, environment_resolver
+from forge.sites.access import environment_of, environment_resolver, environment_row_of
+from forge.sites.service import EnvironmentLike
 
 router = APIRouter(
     prefix="/v1/sites/{site}/environments/{env}/cache", tags=["cache"], route_class=ForgeRoute
@@ -52,9 +53,9 @@ def accepted(response: Response, job: Job) -> Envelope[JobOut]:
     return Envelope(data=JobOut.of(job))
 
 
-def _cache(access: Access, request: Request) -> CacheOut:
+def _cache(access: Access, request: Request, env: EnvironmentLike) -> CacheOut:
     lease = timedelta(seconds=request.app.state.settings.edge_lease_seconds)
-    return service.cache_of(access.session, environment_of(access), lease, utcnow())
+    return service.cache_of(access.session, env, lease, utcnow())
 
 
 @router.post(
@@ -78,12 +79,13 @@ def purge(
 
 @router.get("", summary="Get the cache's configuration and its state across live edges")
 def get_cache(access: CacheRead, request: Request) -> Envelope[CacheOut]:
-    return Envelope(data=_cache(access, request))
+    return Envelope(data=_cache(access, request, environment_of(access)))
 
 
 @router.patch("", summary="Change the cache's configuration (in force on every edge within 1 s)")
 def update_cache(
     access: CacheWrite, notifier: AppNotifier, request: Request, body: CacheUpdate
 ) -> Envelope[CacheOut]:
-    service.update_config(access.session, notifier, access.principal, environment_of(access), body)
-    return Envelope(data=_cache(access, request))
+    env = environment_row_of(access)
+    service.update_config(access.session, notifier, access.principal, env, body)
+    return Envelope(data=_cache(access, request, env))

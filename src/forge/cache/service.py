@@ -28,6 +28,7 @@ from forge.jobs.models import Job
 from forge.notify import CONFIG_CHANGED, JOB_QUEUED, PURGE_APPENDED, Notifier, publish_after_commit
 from forge.principal import Principal
 from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 PURGE_JOB_TYPE = "cache.purge"
 PURGE_MAX_ATTEMPTS = 3
@@ -55,7 +56,7 @@ def request_purge(
     session: Session,
     notifier: Notifier,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     chosen: dict[str, Any],
     dry_run: bool = False,
 ) -> Job:
@@ -175,7 +176,9 @@ def _edge_out(edge: Edge, status: str) -> EdgeOut:
     )
 
 
-def cache_of(session: Session, env: Environment, edge_lease: timedelta, now: datetime) -> CacheOut:
+def cache_of(
+    session: Session, env: EnvironmentLike, edge_lease: timedelta, now: datetime
+) -> CacheOut:
     edges = current_edges(session, now, edge_lease)
     return CacheOut(
         environment=env.id,

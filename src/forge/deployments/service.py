@@ -20,9 +20,10 @@ from forge.secrets.models import Secret, SecretVersion
 from forge.secrets.service import actor_id
 from forge.secrets.values import open_version
 from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 
-def create(session: Session, principal: Principal, env: Environment) -> Deployment:
+def create(session: Session, principal: Principal, env: EnvironmentLike) -> Deployment:
     """Refused (422, naming them) while a required key has no effective value."""
     effective = resolve(session, env)
     missing = [
@@ -64,14 +65,14 @@ def create(session: Session, principal: Principal, env: Environment) -> Deployme
     return deployment
 
 
-def get(session: Session, env: Environment, deployment_id: str) -> Deployment:
+def get(session: Session, env: EnvironmentLike, deployment_id: str) -> Deployment:
     deployment = session.get(Deployment, deployment_id)
     if deployment is None or deployment.environment_id != env.id:
         raise NotFound(f"No deployment {deployment_id!r} in this environment.", param="id")
     return deployment
 
 
-def deployments_of(env: Environment) -> Select[Deployment]:
+def deployments_of(env: EnvironmentLike) -> Select[Deployment]:
     return select(Deployment).where(Deployment.environment_id == env.id)
 
 

@@ -21,8 +21,7 @@ from forge.principal import Principal
 if TYPE_CHECKING:
     from forge.http.idempotency import Claim
     from forge.jobs.models import Job
-    from forge.sites.models import Environment
-    from forge.sites.service import SiteLike
+    from forge.sites.service import EnvironmentLike, SiteLike
     from forge.tenancy.models import Team
 
 Bucket = Literal["read", "write", "create", "free"]
@@ -71,7 +70,7 @@ class Access:
         self._session: Session | None = None
         self._reads = reads
         self._site: SiteLike | None = None
-        self._environment: Environment | None = None
+        self._environment: EnvironmentLike | None = None
         self._team: Team | None = None
         self._job: Job | None = None
 
@@ -88,13 +87,13 @@ class Access:
         self._site = site
 
     @property
-    def environment(self) -> Environment:
+    def environment(self) -> EnvironmentLike:
         if self._environment is None:
             raise LookupError("this route's resolver loads no environment")
         return self._environment
 
     @environment.setter
-    def environment(self, environment: Environment) -> None:
+    def environment(self, environment: EnvironmentLike) -> None:
         self._environment = environment
         self._site = environment.site
 

@@ -26,7 +26,7 @@ from forge.redirects.engine import CompiledRules, Rule
 from forge.redirects.models import RedirectSet, RedirectVersion
 from forge.redirects.validation import Problem
 from forge.secrets.service import actor_id
-from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 EMPTY_RULES = b"[]"
 
@@ -93,7 +93,7 @@ def decode_rules(stored: bytes) -> list[Rule]:
     ]
 
 
-def current(session: Session, env: Environment) -> RuleSet:
+def current(session: Session, env: EnvironmentLike) -> RuleSet:
     row = session.execute(
         select(
             RedirectSet.version,
@@ -113,7 +113,7 @@ def current(session: Session, env: Environment) -> RuleSet:
     return RuleSet(row.version, row.rules or EMPTY_RULES, row.updated_at, row.updated_by)
 
 
-def _checked(env: Environment, rules: Sequence[Rule]) -> validation.Report:
+def _checked(env: EnvironmentLike, rules: Sequence[Rule]) -> validation.Report:
     report = validation.check(rules, env.hostnames)
     if report.errors:
         first = report.errors[0]
@@ -127,7 +127,7 @@ def _checked(env: Environment, rules: Sequence[Rule]) -> validation.Report:
     return report
 
 
-def _locked_version(session: Session, env: Environment) -> RedirectSet:
+def _locked_version(session: Session, env: EnvironmentLike) -> RedirectSet:
     """The environment's set pointer, locked until the transaction ends (SQLite's writes are
     already serialised by BEGIN IMMEDIATE)."""
     insert_if_absent(session, RedirectSet, {"environment_id": env.id, "version": 0})
@@ -142,7 +142,7 @@ def _locked_version(session: Session, env: Environment) -> RedirectSet:
 def _write(
     session: Session,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     precondition: Precondition,
     rules: tuple[bytes, int],
     restored_from: int | None = None,
@@ -169,7 +169,7 @@ def _write(
 
 
 def _record(
-    session: Session, principal: Principal, env: Environment, action: str, **data: object
+    session: Session, principal: Principal, env: EnvironmentLike, action: str, **data: object
 ) -> None:
     audit.record(
         session,
@@ -185,7 +185,7 @@ def _record(
 def replace(
     session: Session,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     rules: Sequence[Rule],
     precondition: Precondition,
 ) -> Written:
@@ -205,7 +205,7 @@ def replace(
     return Written(written, report.warnings)
 
 
-def version_row(session: Session, env: Environment, version: int) -> RedirectVersion:
+def version_row(session: Session, env: EnvironmentLike, version: int) -> RedirectVersion:
     row = session.scalar(
         select(RedirectVersion).where(
             RedirectVersion.environment_id == env.id, RedirectVersion.version == version
@@ -219,7 +219,7 @@ def version_row(session: Session, env: Environment, version: int) -> RedirectVer
 def restore(
     session: Session,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     version: int,
     precondition: Precondition,
 ) -> Written:
@@ -243,7 +243,7 @@ def restore(
 
 
 def versions(
-    session: Session, env: Environment, limit: int, starting_after: int | None
+    session: Session, env: EnvironmentLike, limit: int, starting_after: int | None
 ) -> tuple[list[RedirectVersion], bool]:
     """Newest first; the cursor is the version number last seen."""
     stmt = select(RedirectVersion).where(RedirectVersion.environment_id == env.id)

@@ -10,7 +10,7 @@ from forge.errors import ValidationFailed
 from forge.redirects import service
 from forge.redirects.engine import Chain, Match
 from forge.redirects.schemas import HopOut, MatchedRule, RedirectTestIn, RedirectTestOut
-from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 
 def _request_target(body: RedirectTestIn) -> tuple[str, str, str | None]:
@@ -57,7 +57,7 @@ def _answer(version: int, match: Match | None, chain: Chain) -> RedirectTestOut:
     )
 
 
-def run(session: Session, env: Environment, body: RedirectTestIn) -> RedirectTestOut:
+def run(session: Session, env: EnvironmentLike, body: RedirectTestIn) -> RedirectTestOut:
     """A chain goes on through an absolute target on the URL's host or the environment's."""
     version, compiled = service.compiled_rule_sets(session, [env.id])[env.id]
     path, query, host = _request_target(body)

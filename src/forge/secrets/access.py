@@ -30,7 +30,7 @@ def team_path_resolver(access: Access, params: Mapping[str, str]) -> None:
     """`/{o}/{p}/envs/{envName}`: team slug, site slug, environment name, looked up within the
     key's own team and mode (and constraint); anything else does not exist (404)."""
     env = sites.environment_by_names(
-        access.session,
+        access.reads,
         access.principal,
         (params["o"], params["p"], params["envName"]),
         ("o", "p", "envName"),

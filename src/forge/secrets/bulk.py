@@ -17,7 +17,7 @@ from forge.secrets import dotenv, listing, rules, service
 from forge.secrets.inheritance import Effective, resolve
 from forge.secrets.values import open_version
 from forge.secrets.writes import ValueRejected, write_values
-from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 
 @dataclass
@@ -41,7 +41,7 @@ def import_dotenv(
     session: Session,
     keyring: Keyring,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     text: str,
     overwrite: bool,
 ) -> Imported:
@@ -105,7 +105,7 @@ def _same(mine: bytes | None, theirs: bytes | None) -> bool:
 
 
 def compare(
-    session: Session, keyring: Keyring, env: Environment, other: Environment
+    session: Session, keyring: Keyring, env: EnvironmentLike, other: EnvironmentLike
 ) -> list[tuple[str, Comparison]]:
     here = {item.name: item for item in resolve(session, env)}
     there = {item.name: item for item in resolve(session, other)}

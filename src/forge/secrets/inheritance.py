@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from forge.secrets.models import Secret
 from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +43,14 @@ _COLUMNS = [getattr(Secret, name) for name in SecretRow.__slots__]
 @dataclass(frozen=True)
 class Effective:
     secret: SecretRow
-    source: Environment  # where the row in force lives: this environment or an ancestor
+    source: EnvironmentLike  # where the row in force lives: this environment or an ancestor
 
     @property
     def name(self) -> str:
         return self.secret.name
 
 
-def chain(session: Session, env: Environment) -> list[Environment]:
+def chain(session: Session, env: EnvironmentLike) -> list[EnvironmentLike]:
     """The environment then its ancestors, nearest first. One query loads the site's
     environments (a handful) and the walk happens in memory; cycles are refused when a parent
     is set, and the walk stops at a repeat anyway."""
@@ -57,7 +58,7 @@ def chain(session: Session, env: Environment) -> list[Environment]:
         e.id: e
         for e in session.scalars(select(Environment).where(Environment.site_id == env.site_id))
     }
-    found = [env]
+    found: list[EnvironmentLike] = [env]
     parent_id = env.parent_id
     while (
         parent_id is not None and parent_id in siblings and parent_id not in {e.id for e in found}
@@ -67,7 +68,9 @@ def chain(session: Session, env: Environment) -> list[Environment]:
     return found
 
 
-def resolve(session: Session, env: Environment, with_tombstones: bool = False) -> list[Effective]:
+def resolve(
+    session: Session, env: EnvironmentLike, with_tombstones: bool = False
+) -> list[Effective]:
     """Every effective key of `env`, sorted by name."""
     envs = chain(session, env)
     depth = {e.id: i for i, e in enumerate(envs)}

@@ -13,7 +13,7 @@ from forge.errors import NotFound
 from forge.secrets import rules
 from forge.secrets.inheritance import Effective, SecretRow, resolve
 from forge.secrets.models import Secret, SecretVersion
-from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Entry:
         return self.effective.secret
 
 
-def _active_snapshot(session: Session, env: Environment) -> dict[str, tuple[str, int]]:
+def _active_snapshot(session: Session, env: EnvironmentLike) -> dict[str, tuple[str, int]]:
     active = repository.active_id(session, env.id)
     if active is None:
         return {}
@@ -36,7 +36,7 @@ def _active_snapshot(session: Session, env: Environment) -> dict[str, tuple[str,
     }
 
 
-def entries(session: Session, env: Environment, with_tombstones: bool = True) -> list[Entry]:
+def entries(session: Session, env: EnvironmentLike, with_tombstones: bool = True) -> list[Entry]:
     running = _active_snapshot(session, env)
     return [
         Entry(
@@ -48,7 +48,7 @@ def entries(session: Session, env: Environment, with_tombstones: bool = True) ->
     ]
 
 
-def entry(session: Session, env: Environment, name: str, with_tombstones: bool = True) -> Entry:
+def entry(session: Session, env: EnvironmentLike, name: str, with_tombstones: bool = True) -> Entry:
     rules.check_name(name)
     for item in entries(session, env, with_tombstones):
         if item.effective.name == name:

@@ -127,7 +127,7 @@ def compare_secrets(
     ],
 ) -> Envelope[ComparisonOut]:
     env = environment_of(access)
-    other = sites.get_environment(access.session, access.principal, env.site_id, with_env)
+    other = sites.get_environment(access.reads, access.principal, env.site_id, with_env)
     result = bulk.compare(access.session, keyring, env, other)
     return Envelope(
         data=ComparisonOut(

@@ -19,13 +19,13 @@ from forge.secrets.inheritance import SecretRow
 from forge.secrets.models import Secret, SecretVersion
 from forge.secrets.values import open_version
 from forge.secrets.writes import NewValue, actor_id, count_live, make_entries, write_values
-from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 __all__ = ["NewValue", "actor_id", "count_live"]
 
 
 def record(
-    session: Session, principal: Principal, env: Environment, action: str, **data: object
+    session: Session, principal: Principal, env: EnvironmentLike, action: str, **data: object
 ) -> None:
     """An audit event about `env`'s secrets: key names and versions, never a value."""
     audit.record(
@@ -39,7 +39,7 @@ def record(
     )
 
 
-def local(session: Session, env: Environment, name: str) -> Secret:
+def local(session: Session, env: EnvironmentLike, name: str) -> Secret:
     """The environment's own live secret, or 404 (an inherited key is not local)."""
     rules.check_name(name)
     row = session.scalar(select(Secret).where(Secret.environment_id == env.id, Secret.name == name))
@@ -48,7 +48,7 @@ def local(session: Session, env: Environment, name: str) -> Secret:
     return row
 
 
-def _new_entry(session: Session, principal: Principal, env: Environment, name: str) -> Secret:
+def _new_entry(session: Session, principal: Principal, env: EnvironmentLike, name: str) -> Secret:
     rules.check_name(name)
     existing = session.scalar(
         select(Secret.id).where(
@@ -69,7 +69,7 @@ def _new_entry(session: Session, principal: Principal, env: Environment, name: s
 def declare(
     session: Session,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     name: str,
     description: str | None,
     required: bool = False,
@@ -81,7 +81,7 @@ def declare(
     return row
 
 
-def tombstone(session: Session, principal: Principal, env: Environment, name: str) -> Secret:
+def tombstone(session: Session, principal: Principal, env: EnvironmentLike, name: str) -> Secret:
     """A local entry without a value that stops the inherited key from flowing in."""
     row = _new_entry(session, principal, env, name)
     row.tombstone = True
@@ -94,7 +94,7 @@ def set_value(
     session: Session,
     keyring: Keyring,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     change: NewValue,
     *,
     must_exist: bool = False,
@@ -111,7 +111,7 @@ def set_value(
 def update_metadata(
     session: Session,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     name: str,
     changes: dict[str, object],
 ) -> Secret:
@@ -128,7 +128,7 @@ def update_metadata(
     return row
 
 
-def delete(session: Session, principal: Principal, env: Environment, name: str) -> Secret:
+def delete(session: Session, principal: Principal, env: EnvironmentLike, name: str) -> Secret:
     """Soft: versions stay for deployments that run them; declaring the name again revives it."""
     row = local(session, env, name)
     row.deleted_at = row.updated_at = utcnow()
@@ -153,7 +153,7 @@ def restore(
     session: Session,
     keyring: Keyring,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     name: str,
     version: int,
 ) -> SecretRow:

@@ -8,17 +8,17 @@ from typing import Any
 from forge.crypto.envelope import Sealed, open_sealed, seal
 from forge.crypto.keyring import Keyring
 from forge.secrets.models import SecretVersion
-from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 
-def associated_data(env: Environment, name: str, version: int) -> bytes:
+def associated_data(env: EnvironmentLike, name: str, version: int) -> bytes:
     # NUL-separated: none of the parts can contain a NUL (ids and names are validated).
     parts = ("forge-secret-v1", env.site.team_id, env.site_id, env.id, name, str(version))
     return "\x00".join(parts).encode()
 
 
 def sealed_columns(
-    keyring: Keyring, env: Environment, name: str, version: int, value: bytes
+    keyring: Keyring, env: EnvironmentLike, name: str, version: int, value: bytes
 ) -> dict[str, Any]:
     """The sealed columns of a `secret_versions` row holding `value` as `name`'s `version`,
     under the keyring's current key (the caller refreshes the keyring first)."""
@@ -31,7 +31,7 @@ def sealed_columns(
     }
 
 
-def open_version(keyring: Keyring, env: Environment, name: str, row: SecretVersion) -> bytes:
+def open_version(keyring: Keyring, env: EnvironmentLike, name: str, row: SecretVersion) -> bytes:
     """Raises DecryptionFailed (naming the row, never a value) unless the row is intact and
     sits where it was sealed."""
     where = f"secret {name} version {row.version} ({row.id}) of {env.id}"

@@ -1,4 +1,4 @@
-"""Writing values, for one key or a thousand: a few Core statements whatever the count.
+"""Writing values, for one key or a thousand: a few statements whatever the count.
 
 A set of keys that already hold a row (the usual case: a new value for a known key) is two
 statements: one atomic `UPDATE … RETURNING` allocates each live row its next version number
@@ -8,38 +8,39 @@ revived) within the per-environment limit, then allocated the same way. Every va
 after the rows are written, so a bad one half-way through an import raises and the request's
 unit of work is rolled back whole.
 
-Core statements on the tables, not ORM objects: no loads, no identity map to populate, no
-unit-of-work flush (docs/benchmarks.md, (d)). What the ORM may hold of a written row is expired.
+Statements on the tables, not ORM objects: no loads, no identity map to populate, no
+unit-of-work flush; the two of every write (the allocation and the INSERT) at the driver, on the
+unit's connection (`forge.db.run_driver`; docs/benchmarks.md, (d)). What the ORM may hold of a
+written row is expired.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, case, func, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from forge.clock import utcnow
 from forge.crypto.keyring import Keyring
-from forge.db import insert_if_absent
+from forge.db import DriverSQL, as_datetime, insert_if_absent, run_driver, stored_datetime
 from forge.errors import NotFound, ValidationFailed
 from forge.ids import new_id
 from forge.keys.scopes import SET_VALUE
 from forge.principal import Principal
 from forge.secrets import rules
 from forge.secrets.inheritance import SecretRow
-from forge.secrets.models import Secret, SecretVersion
+from forge.secrets.models import Secret
 from forge.secrets.values import sealed_columns
-from forge.sites.models import Environment
+from forge.sites.service import EnvironmentLike
 
 # The mapped tables, for Core statements (typed as the Table each is).
 SECRETS = cast(Table, Secret.__table__)
-VERSIONS = cast(Table, SecretVersion.__table__)
-_ROW = [SECRETS.c[name] for name in SecretRow.__slots__]
 
 
 def actor_id(principal: Principal | None) -> str | None:
@@ -63,7 +64,7 @@ class NewValue:
     description: str | None = None
 
 
-def count_live(session: Session, env: Environment) -> int:
+def count_live(session: Session, env: EnvironmentLike) -> int:
     count = session.scalar(
         select(func.count())
         .select_from(SECRETS)
@@ -89,7 +90,7 @@ def _fresh(who: str | None, now: datetime) -> dict[str, Any]:
 
 
 def make_entries(
-    session: Session, principal: Principal, env: Environment, names: list[str]
+    session: Session, principal: Principal, env: EnvironmentLike, names: list[str]
 ) -> None:
     """Entries for `names`, none of which is live here: made, or revived where a deleted row
     exists, within the per-environment limit. A concurrent creator of a name is joined, not
@@ -121,9 +122,55 @@ def make_entries(
     )
 
 
+_RETURNED = ", ".join(SecretRow.__slots__)
+_INSERT_VERSION = DriverSQL(
+    "INSERT INTO secret_versions (id, secret_id, version, ciphertext, nonce, wrapped_key,"
+    " master_key_id, restored_from, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _allocation(count: int, described: int, live_only: bool) -> DriverSQL:
+    """`UPDATE … RETURNING` giving `count` named rows of an environment each its next version
+    number (`described` of them a new description); built once per shape, so a request pays
+    no statement construction, compilation or cache-key generation (docs/benchmarks.md, (d))."""
+    description = ""
+    if described:
+        whens = " ".join("WHEN ? THEN ?" for _ in range(described))
+        description = f", description = CASE name {whens} ELSE description END"
+    names = ", ".join("?" for _ in range(count))
+    live = " AND deleted_at IS NULL" if live_only else ""
+    # Only placeholders and fixed column names are put into the text: values are all bound.
+    return DriverSQL(
+        "UPDATE secrets SET latest_version = latest_version + 1, has_value = ?,"  # noqa: S608
+        f" tombstone = ?, updated_at = ?, updated_by = ?{description}"
+        f" WHERE environment_id = ? AND name IN ({names}){live} RETURNING {_RETURNED}"
+    )
+
+
+def _row(columns: Any) -> SecretRow:
+    """A RETURNING row as the driver gives it (SQLite: booleans as 0/1, datetimes as text)."""
+    (id_, env_id, name, description, required, tombstone, has_value, version) = columns[:8]
+    created_at, created_by, updated_at, updated_by = columns[8:]
+    return SecretRow(
+        id_,
+        env_id,
+        name,
+        description,
+        bool(required),
+        bool(tombstone),
+        bool(has_value),
+        version,
+        as_datetime(created_at) or utcnow(),
+        created_by,
+        as_datetime(updated_at) or utcnow(),
+        updated_by,
+    )
+
+
 def _allocate(
     session: Session,
-    env: Environment,
+    env: EnvironmentLike,
     changes: list[NewValue],
     who: str | None,
     *,
@@ -131,28 +178,16 @@ def _allocate(
 ) -> dict[str, SecretRow]:
     """The next version number of each change's row (`live_only`: of a live row only), and
     the row as it now is, in one statement."""
-    names = [change.name for change in changes]
-    where = [SECRETS.c.environment_id == env.id, SECRETS.c.name.in_(names)]
-    if live_only:
-        where.append(SECRETS.c.deleted_at.is_(None))
-    values: dict[str, Any] = {
-        "latest_version": SECRETS.c.latest_version + 1,
-        "has_value": True,
-        "tombstone": False,
-        "updated_at": utcnow(),
-        "updated_by": who,
-    }
-    described = {
-        change.name: change.description for change in changes if change.description is not None
-    }
-    if described:
-        values["description"] = _by_name(described, SECRETS.c.description)
-    result = session.execute(update(SECRETS).where(*where).values(**values).returning(*_ROW))
-    return {row.name: row for row in (SecretRow(*columns) for columns in result)}
-
-
-def _by_name(given: dict[str, str], otherwise: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case(given, value=SECRETS.c.name, else_=otherwise)
+    described = [
+        (change.name, change.description) for change in changes if change.description is not None
+    ]
+    params: list[Any] = [True, False, stored_datetime(session, utcnow()), who]
+    for name, description in described:
+        params += [name, description]
+    params += [env.id, *(change.name for change in changes)]
+    statement = _allocation(len(changes), len(described), live_only)
+    rows = run_driver(session, statement, [tuple(params)])
+    return {row.name: row for row in map(_row, rows)}
 
 
 def _checked(change: NewValue) -> bytes:
@@ -165,7 +200,7 @@ def _checked(change: NewValue) -> bytes:
 
 
 def _expire(session: Session, ids: Iterable[str]) -> None:
-    """Expire what the session's identity map holds of rows written here by Core statements, so
+    """Expire what the session's identity map holds of rows written here without the ORM, so
     a later ORM read sees them as stored (a restore loaded its row; most units hold none)."""
     for secret_id in ids:
         held = session.identity_map.get(identity_key(Secret, secret_id))
@@ -177,7 +212,7 @@ def write_values(
     session: Session,
     keyring: Keyring,
     principal: Principal,
-    env: Environment,
+    env: EnvironmentLike,
     changes: list[NewValue],
     *,
     create: bool = True,
@@ -199,23 +234,27 @@ def write_values(
         make_entries(session, principal, env, [change.name for change in missing])
         rows.update(_allocate(session, env, missing, who, live_only=False))
     keyring.refresh()  # a rotation elsewhere switches the current key without a restart
-    now, versions = utcnow(), []
+    now, versions = stored_datetime(session, utcnow()), []
     for change in changes:
         # Checked here, after rows were written, on purpose: a bad value half-way through an
         # import must (and does) roll back everything before it.
         value = _checked(change)
         row = rows[change.name]
+        sealed = sealed_columns(keyring, env, row.name, row.latest_version, value)
         versions.append(
-            {
-                "id": new_id("secv"),
-                "secret_id": row.id,
-                "version": row.latest_version,
-                **sealed_columns(keyring, env, row.name, row.latest_version, value),
-                "restored_from": restored_from,
-                "created_at": now,
-                "created_by": who,
-            }
+            (
+                new_id("secv"),
+                row.id,
+                row.latest_version,
+                sealed["ciphertext"],
+                sealed["nonce"],
+                sealed["wrapped_key"],
+                sealed["master_key_id"],
+                restored_from,
+                now,
+                who,
+            )
         )
-    session.execute(insert(VERSIONS), versions[0] if len(versions) == 1 else versions)
+    run_driver(session, _INSERT_VERSION, versions)
     _expire(session, (row.id for row in rows.values()))
     return [(rows[change.name], rows[change.name].latest_version) for change in changes]

@@ -8,7 +8,7 @@ from forge.errors import NotFound
 from forge.http.auth import Access, resolves
 from forge.sites import service
 from forge.sites.models import Environment
-from forge.sites.service import SiteLike
+from forge.sites.service import EnvironmentLike, SiteLike
 
 
 @resolves("site")
@@ -32,7 +32,7 @@ def site_container_resolver(access: Access, params: Mapping[str, str]) -> None:
 @resolves("site", "env")
 def environment_resolver(access: Access, params: Mapping[str, str]) -> None:
     access.environment = service.get_environment(
-        access.session, access.principal, params["site"], params["env"]
+        access.reads, access.principal, params["site"], params["env"]
     )
 
 
@@ -40,5 +40,10 @@ def site_of(access: Access) -> SiteLike:
     return access.site
 
 
-def environment_of(access: Access) -> Environment:
+def environment_of(access: Access) -> EnvironmentLike:
     return access.environment
+
+
+def environment_row_of(access: Access) -> Environment:
+    """The environment's ORM row in the request's unit of work, for routes that change it."""
+    return service.environment_row(access.session, access.environment)

@@ -16,6 +16,7 @@ from forge.sites import service
 from forge.sites.access import (
     environment_of,
     environment_resolver,
+    environment_row_of,
     site_container_resolver,
     site_of,
     site_resolver,
@@ -100,7 +101,9 @@ def get_environment(access: EnvRead) -> Envelope[EnvironmentOut]:
 def update_environment(
     access: EnvWrite, notifier: AppNotifier, body: EnvironmentUpdate
 ) -> Envelope[EnvironmentOut]:
-    env = service.update_environment(access.session, site_of(access), environment_of(access), body)
+    env = service.update_environment(
+        access.session, site_of(access), environment_row_of(access), body
+    )
     if {"hostnames", "origin_url"} & body.model_fields_set:
         publish_after_commit(access.session, notifier, CONFIG_CHANGED, env.id)
     return Envelope(data=EnvironmentOut.model_validate(env))
@@ -108,7 +111,7 @@ def update_environment(
 
 @router.delete("/{site}/environments/{env}", summary="Delete an environment")
 def delete_environment(access: EnvWrite, notifier: AppNotifier) -> Envelope[Deleted]:
-    env = environment_of(access)
+    env = environment_row_of(access)
     service.delete_environment(access.session, env)
     publish_after_commit(access.session, notifier, CONFIG_CHANGED, env.id)
     return Envelope(data=Deleted(id=env.id))

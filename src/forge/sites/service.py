@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, false, select, update
 from sqlalchemy.orm import Session
@@ -15,7 +16,6 @@ from forge.principal import Principal
 from forge.sites.models import Environment, EnvironmentHostname, Site
 from forge.sites.schemas import EnvironmentCreate, EnvironmentUpdate, SiteCreate, SiteUpdate
 from forge.tenancy import service as tenancy
-from forge.tenancy.models import Team
 
 
 def visible_sites(principal: Principal) -> Select[Site]:
@@ -57,21 +57,24 @@ def _in_team_and_mode(site: SiteLike | None, principal: Principal) -> bool:
     return site is not None and site.team_id == principal.team_id and site.mode == principal.mode
 
 
+def _site_of_row(row: Any) -> SiteSnapshot:
+    """The site columns of a row laid out as `_SITE_BY_ID`'s."""
+    return SiteSnapshot(
+        id=row[0],
+        team_id=row[1],
+        project_id=row[2],
+        slug=row[3],
+        name=row[4],
+        mode=row[5],
+        created_at=as_datetime(row[6]) or utcnow(),
+        updated_at=as_datetime(row[7]) or utcnow(),
+    )
+
+
 def site_snapshot(reads: Reads, principal: Principal, site_id: str) -> SiteSnapshot:
     """The site as it is now, if the key's team and mode can see it (else 404)."""
     row = reads.fetch_one(_SITE_BY_ID, (site_id,))
-    site = None
-    if row is not None:
-        site = SiteSnapshot(
-            id=row[0],
-            team_id=row[1],
-            project_id=row[2],
-            slug=row[3],
-            name=row[4],
-            mode=row[5],
-            created_at=as_datetime(row[6]) or utcnow(),
-            updated_at=as_datetime(row[7]) or utcnow(),
-        )
+    site = _site_of_row(row) if row is not None else None
     if site is None or not _in_team_and_mode(site, principal):
         raise NotFound(f"No site {site_id!r}.", param="site")
     return site
@@ -149,17 +152,75 @@ def visible_environments(principal: Principal, site: SiteLike) -> Select[Environ
     return stmt
 
 
+_ENVIRONMENT_BY_ID = DriverSQL(
+    "SELECT e.id, e.site_id, e.name, e.parent_id, e.origin_url, e.cache_default_ttl,"
+    " e.cache_max_object_bytes, e.created_at, e.updated_at,"
+    " s.id, s.team_id, s.project_id, s.slug, s.name, s.mode, s.created_at, s.updated_at,"
+    " h.hostname"
+    " FROM environments e JOIN sites s ON s.id = e.site_id"
+    " LEFT JOIN environment_hostnames h ON h.environment_id = e.id"
+    " WHERE e.id = ? ORDER BY h.hostname"
+)
+
+
+@dataclass(frozen=True)
+class EnvironmentSnapshot:
+    """An environment (and its site) as read on the fast path: read-only; a route that changes
+    the environment loads its row in the unit of work (`environment_row`)."""
+
+    id: str
+    site_id: str
+    name: str
+    parent_id: str | None
+    origin_url: str | None
+    cache_default_ttl: int
+    cache_max_object_bytes: int
+    created_at: datetime
+    updated_at: datetime
+    site: SiteSnapshot
+    hostnames: tuple[str, ...]
+
+    @property
+    def mode(self) -> str:
+        return self.site.mode
+
+
+EnvironmentLike = Environment | EnvironmentSnapshot
+
+
+def _environment_of_rows(rows: list[Any]) -> EnvironmentSnapshot:
+    """One row per hostname (or one with none): `_ENVIRONMENT_BY_ID`'s."""
+    row = rows[0]
+    return EnvironmentSnapshot(
+        id=row[0],
+        site_id=row[1],
+        name=row[2],
+        parent_id=row[3],
+        origin_url=row[4],
+        cache_default_ttl=row[5],
+        cache_max_object_bytes=row[6],
+        created_at=as_datetime(row[7]) or utcnow(),
+        updated_at=as_datetime(row[8]) or utcnow(),
+        site=_site_of_row(row[9:17]),
+        hostnames=tuple(r[17] for r in rows if r[17] is not None),
+    )
+
+
 def get_environment(
-    session: Session, principal: Principal, site_id: str, env_id: str
-) -> Environment:
+    reads: Reads, principal: Principal, site_id: str, env_id: str
+) -> EnvironmentSnapshot:
     """The site is only traversed here: a key pinned to this environment may pass through it.
-    The environment is loaded first, with its site joined: one look-up when both are right
+    The environment is read first, with its site joined: one look-up when both are right
     (the site's own only when the environment is not in it, to tell which 404 applies)."""
-    env = session.get(Environment, env_id)
-    site = env.site if env is not None and env.site_id == site_id else session.get(Site, site_id)
-    if not _in_team_and_mode(site, principal):
+    rows = reads.fetch_all(_ENVIRONMENT_BY_ID, (env_id,))
+    env = _environment_of_rows(rows) if rows else None
+    if env is not None and env.site_id == site_id:
+        site: SiteSnapshot | None = env.site
+    else:
+        found = reads.fetch_one(_SITE_BY_ID, (site_id,))
+        site = _site_of_row(found) if found is not None else None
+    if site is None or not _in_team_and_mode(site, principal):
         raise NotFound(f"No site {site_id!r}.", param="site")
-    assert site is not None
     if (
         env is None
         or env.site_id != site.id
@@ -169,6 +230,15 @@ def get_environment(
     ):
         raise NotFound(f"No environment {env_id!r} in this site.", param="env")
     return env
+
+
+def environment_row(session: Session, env: EnvironmentLike) -> Environment:
+    """The environment's ORM row in the unit of work, for a route that changes it (or 404 if
+    it was deleted since it was resolved)."""
+    row = session.get(Environment, env.id)
+    if row is None:
+        raise NotFound(f"No environment {env.id!r} in this site.", param="env")
+    return row
 
 
 def _parent_in_site(session: Session, site: SiteLike, parent_id: str) -> Environment:
@@ -255,33 +325,32 @@ def delete_environment(session: Session, env: Environment) -> None:
     session.flush()
 
 
+_TEAM_SLUG = DriverSQL("SELECT slug FROM teams WHERE id = ?")
+_SITE_BY_SLUG = DriverSQL("SELECT id FROM sites WHERE team_id = ? AND mode = ? AND slug = ?")
+_ENV_BY_NAME = DriverSQL("SELECT id FROM environments WHERE site_id = ? AND name = ?")
+
+
 def environment_by_names(
-    session: Session,
+    reads: Reads,
     principal: Principal,
     names: tuple[str, str, str],
     params: tuple[str, str, str],
-) -> Environment:
+) -> EnvironmentSnapshot:
     """An environment named by (team slug, site slug, environment name), looked up only
     inside the key's own team and mode (and constraint): a name anywhere else is simply not
     found (404 naming `params`' field). Used by the team/site/env path surface (secrets) and
     the clear-cache surface."""
     team_slug, site_slug, env_name = names
-    team = session.get(Team, principal.team_id)
-    if team is None or team.slug != team_slug:
+    team = reads.fetch_one(_TEAM_SLUG, (principal.team_id,))
+    if team is None or team[0] != team_slug:
         raise NotFound(f"No team {team_slug!r}.", param=params[0])
-    site_id = session.scalar(
-        select(Site.id).where(
-            Site.team_id == team.id, Site.slug == site_slug, Site.mode == principal.mode
-        )
-    )
-    if site_id is None:
+    site = reads.fetch_one(_SITE_BY_SLUG, (principal.team_id, principal.mode, site_slug))
+    if site is None:
         raise NotFound(f"No site {site_slug!r}.", param=params[1])
-    env_id = session.scalar(
-        select(Environment.id).where(Environment.site_id == site_id, Environment.name == env_name)
-    )
-    if env_id is None:
+    env = reads.fetch_one(_ENV_BY_NAME, (site[0], env_name))
+    if env is None:
         raise NotFound(f"No environment {env_name!r}.", param=params[2])
     try:
-        return get_environment(session, principal, site_id, env_id)
+        return get_environment(reads, principal, site[0], env[0])
     except NotFound:
         raise NotFound(f"No environment {env_name!r}.", param=params[2]) from None
