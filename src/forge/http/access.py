@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
-from forge.db import Database, Reads
+from forge.db import Database
+from forge.driver import Reads
 from forge.http.errors import V1
 from forge.principal import Principal
 
@@ -126,7 +127,7 @@ class Access:
 
     @property
     def reads(self) -> Reads:
-        """Driver-level look-ups in autocommit (`forge.db.Reads`), for the hot path."""
+        """Driver-level look-ups in autocommit (`forge.driver.Reads`), for the hot path."""
         if self._reads is None:
             self._reads = self.database.reads()
         return self._reads

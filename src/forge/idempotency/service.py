@@ -18,7 +18,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forge.db import DriverSQL, Reads, as_datetime, as_json
+from forge.driver import DriverSQL, Reads, as_datetime, as_json
 from forge.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
 from forge.idempotency.models import IdempotencyRecord
 from forge.principal import Principal

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from forge.clock import utcnow
-from forge.db import DriverSQL, Reads, as_datetime, as_json
+from forge.driver import DriverSQL, Reads, as_datetime, as_json
 from forge.errors import AuthenticationFailed
 from forge.keys import scopes as catalogue
 from forge.keys import tokens

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
 from forge.config import Settings
-from forge.db import Database, DriverSQL
+from forge.db import Database
+from forge.driver import DriverSQL
 from forge.errors import NotFound, ValidationFailed
 from forge.keys.models import ApiKey
 from forge.principal import Principal

@@ -28,7 +28,8 @@ from sqlalchemy.orm.util import identity_key
 
 from forge.clock import utcnow
 from forge.crypto.keyring import Keyring
-from forge.db import DriverSQL, as_datetime, insert_if_absent, run_driver, stored_datetime
+from forge.db import insert_if_absent, run_driver, stored_datetime
+from forge.driver import DriverSQL, as_datetime
 from forge.errors import NotFound, ValidationFailed
 from forge.ids import new_id
 from forge.keys.scopes import SET_VALUE

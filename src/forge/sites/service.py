@@ -10,7 +10,8 @@ from sqlalchemy import Select, false, select, update
 from sqlalchemy.orm import Session
 
 from forge.clock import utcnow
-from forge.db import DriverSQL, Reads, as_datetime, unique_guard
+from forge.db import unique_guard
+from forge.driver import DriverSQL, Reads, as_datetime
 from forge.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from forge.principal import Principal
 from forge.sites.models import Environment, EnvironmentHostname, Site
