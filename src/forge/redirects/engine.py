@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from forge.redirects.syntax import (
     SPLAT,
+    Parser,
     RuleSyntaxError,
     Source,
     Target,
@@ -107,10 +108,16 @@ class Parsed:
     target: Target
 
 
-def parse_rule(index: int, rule: Rule) -> Parsed:
+def parse_rule(index: int, rule: Rule, parser: Parser | None = None) -> Parsed:
     try:
         source = parse_source(rule.source)
-        return Parsed(index, rule, source, parse_target(rule.target, source.names))
+        names = source.names
+        target = (
+            parse_target(rule.target, names)
+            if parser is None
+            else parser.target(rule.target, names)
+        )
+        return Parsed(index, rule, source, target)
     except RuleSyntaxError as err:
         raise InvalidRule(index, err.field, err.message) from None
 
@@ -125,15 +132,20 @@ class Exact:
     location: str
 
 
-def prepare_rule(index: int, rule: Rule) -> Parsed | Exact:
-    """A rule ready to compile. A plain literal `from` to a plain path (most rules of a large
-    set) skips the parse: the engine keeps only its key and Location, and a compiled set of
-    100,000 rules holds a third of the objects it would (less to build, and less for the
-    cyclic collector to scan once the set is built)."""
+def plain_exact(index: int, rule: Rule) -> Exact | None:
+    """A plain literal `from` to a plain path (most rules of a large set), ready without a
+    parse: the engine keeps only its key and Location, and a compiled set of 100,000 rules
+    holds a third of the objects it would (less to build, and less for the cyclic collector
+    to scan once the set is built). None for any other rule."""
     key = plain_exact_key(rule.source)
     if key is not None and is_plain_target(rule.target):
         return Exact(index, rule, key, rule.target)
-    return parse_rule(index, rule)
+    return None
+
+
+def prepare_rule(index: int, rule: Rule, parser: Parser | None = None) -> Parsed | Exact:
+    """A rule ready to compile (see `plain_exact`), else parsed."""
+    return plain_exact(index, rule) or parse_rule(index, rule, parser)
 
 
 # Most nodes of a large trie are leaves: they share this one (never written) empty map rather
@@ -144,12 +156,12 @@ _LEAF: dict[str, _Node] = {}
 class _Node:
     __slots__ = ("children", "end", "lowest", "param", "star")
 
-    def __init__(self) -> None:
+    def __init__(self, lowest: int = NO_RULE) -> None:
         self.children = _LEAF
         self.param: _Node | None = None
         self.end = NO_RULE  # lowest rule whose segments end here, without a wildcard
         self.star = NO_RULE  # lowest rule with these segments and a trailing /*
-        self.lowest = NO_RULE  # lowest rule anywhere at or below this node
+        self.lowest = lowest  # lowest rule anywhere at or below this node
 
 
 class _Trie:
@@ -158,20 +170,28 @@ class _Trie:
 
     def add(self, parsed: Parsed) -> None:
         node, index = self.root, parsed.index
-        node.lowest = min(node.lowest, index)
+        if index < node.lowest:
+            node.lowest = index
         for kind, value in parsed.source.segments:
-            if kind == ":":
-                node.param = node.param or _Node()
-                node = node.param
+            if kind:  # ":"
+                child = node.param
+                if child is None:
+                    child = node.param = _Node(index)
             else:
-                if node.children is _LEAF:
-                    node.children = {}
-                node = node.children.setdefault(value, _Node())
-            node.lowest = min(node.lowest, index)
+                children = node.children
+                if children is _LEAF:
+                    children = node.children = {}
+                child = children.get(value)
+                if child is None:
+                    child = children[value] = _Node(index)
+            node = child
+            if index < node.lowest:
+                node.lowest = index
         if parsed.source.wildcard:
-            node.star = min(node.star, index)
-        else:
-            node.end = min(node.end, index)
+            if index < node.star:
+                node.star = index
+        elif index < node.end:
+            node.end = index
 
     def cannot_beat(self, canonical: str, index: int) -> bool:
         """True when, judging by the first segment alone, no pattern below `index` can match
@@ -250,17 +270,26 @@ def _render(recipe: Recipe, segments: list[str], splat: str) -> str:
 class _Shared:
     """One copy of every equal string and recipe of a compiled set. Large sets repeat a few
     target shapes thousands of times; sharing them keeps a match's reads in a few hot objects
-    rather than in cold per-rule copies (and the set smaller)."""
+    rather than in cold per-rule copies (and the set smaller). The recipe of a template (a
+    parsed `to`, itself shared by `Parser`) is made once per placement of its placeholders."""
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
         self._recipes: dict[Recipe, Recipe] = {}
+        self._made: dict[tuple[Template, tuple[int, ...]], Recipe] = {}
 
     def recipe(self, template: Template, positions: dict[str, int]) -> Recipe:
-        parts = tuple(
-            p if isinstance(p, int) else self.text(p) for p in _recipe(template, positions)
-        )
-        return self._recipes.setdefault(parts, parts)
+        if len(template) == 1:
+            key: tuple[Template, tuple[int, ...]] = (template, ())
+        else:
+            key = (template, tuple([positions[name] for name in template[1::2]]))
+        made = self._made.get(key)
+        if made is None:
+            parts = tuple(
+                p if isinstance(p, int) else self.text(p) for p in _recipe(template, positions)
+            )
+            made = self._made[key] = self._recipes.setdefault(parts, parts)
+        return made
 
     def text(self, value: str) -> str:
         return self._texts.setdefault(value, value)
@@ -282,13 +311,15 @@ class _Pattern:
     @classmethod
     def of(cls, parsed: Parsed, shared: _Shared) -> _Pattern:
         source, target = parsed.source, parsed.target
-        positions = {v: i for i, (kind, v) in enumerate(source.segments) if kind == ":"}
-        positions[SPLAT] = SPLAT_AT
-        splat_from = len(source.segments) if source.wildcard else -1
+        if len(target.path) == len(target.query) == 1:
+            positions = _NO_POSITIONS  # no placeholder in `to`
+        else:
+            positions = {v: i for i, (kind, v) in enumerate(source.segments) if kind}
+            positions[SPLAT] = SPLAT_AT
         return cls(
             parsed.rule,
             parsed.index,
-            splat_from,
+            len(source.segments) if source.wildcard else -1,
             shared.text(target.origin),
             shared.recipe(target.path, positions),
             shared.recipe(target.query, positions),
@@ -308,8 +339,20 @@ class _Pattern:
         return Match(rule, self.index, rule.status, self.location(segments, query))
 
 
+_NO_POSITIONS: dict[str, int] = {}
+
+
+def fixed_location(target: Target) -> str:
+    """The Location of a `to` without placeholders (that of every exact rule)."""
+    query = target.query[0]
+    return target.origin + target.path[0] + ("?" + query if query else "") + target.fragment
+
+
 def location(parsed: Parsed, segments: list[str], query: str = "") -> str:
     """Where `parsed` sends a request for `segments` (a path its `from` matches)."""
+    target = parsed.target
+    if not query and len(target.path) == len(target.query) == 1:
+        return fixed_location(target)
     return _Pattern.of(parsed, _Shared()).location(segments, query)
 
 
@@ -329,31 +372,36 @@ class CompiledRules:
     of the rule that wins it, and a request for it costs one hash look-up."""
 
     def __init__(self, items: Iterable[Parsed | Exact]) -> None:
+        """`items` in increasing index order. One pass: when an exact rule comes, the trie holds
+        exactly the patterns before it, the only ones that could take its path."""
         self._rule_at: dict[int, Rule] = {}
         self._patterns: dict[int, _Pattern] = {}
-        self._trie = _Trie()
-        shared = _Shared()
-        exact: list[Exact] = []
-        for item in items:
-            self._rule_at[item.index] = item.rule
-            if isinstance(item, Exact):
-                exact.append(item)
-            elif item.source.exact:
-                answer = _Pattern.of(item, shared).location([], "")
-                exact.append(Exact(item.index, item.rule, item.source.key, answer))
-            else:
-                self._trie.add(item)
-                self._patterns[item.index] = _Pattern.of(item, shared)
-        self._first_pattern = self._trie.root.lowest
         self._exact: dict[str, Match] = {}
-        for item in exact:
-            key, index, rule = item.key, item.index, item.rule
-            if key not in self._exact and not self._pattern_wins(key, index):
-                self._exact[key] = Match(rule, index, rule.status, item.location)
-        self.rules = tuple(self._rule_at.values())
+        self._trie = trie = _Trie()
+        rule_at, patterns, exact, root = self._rule_at, self._patterns, self._exact, trie.root
+        shared = _Shared()
+        last = -1
+        for item in items:
+            index, rule = item.index, item.rule
+            if index <= last:
+                raise ValueError("rules must come in increasing index order")
+            last = index
+            rule_at[index] = rule
+            if isinstance(item, Exact):
+                key, answer = item.key, item.location
+            elif item.source.exact:
+                key, answer = item.source.key, fixed_location(item.target)
+            else:
+                trie.add(item)
+                patterns[index] = _Pattern.of(item, shared)
+                continue
+            if key not in exact and (root.lowest > index or not self._pattern_wins(key, index)):
+                exact[key] = Match(rule, index, rule.status, answer)
+        self._first_pattern = root.lowest
+        self.rules = tuple(rule_at.values())
 
     def _pattern_wins(self, canonical: str, index: int) -> bool:
-        if self._first_pattern > index or self._trie.cannot_beat(canonical, index):
+        if self._trie.cannot_beat(canonical, index):
             return False
         return self._trie.first(split_segments(canonical), index) < index
 
@@ -369,8 +417,23 @@ class CompiledRules:
             return hit.index, segments
         return self._trie.first(segments, NO_RULE), segments
 
+    def first_at(self, canonical: str) -> int:
+        """The index of the first rule matching a canonical path, or NO_RULE."""
+        hit = self._exact.get(canonical)
+        if hit is not None:
+            return hit.index
+        return self._trie.first(split_segments(canonical), NO_RULE)
+
     def first_covering(self, source: Source, below: int) -> int:
         return self._trie.first_covering(source, below)
+
+    def location_of(self, parsed: Parsed, segments: list[str]) -> str:
+        """Where `parsed`, a rule of this set, sends a request for `segments` (a path its `from`
+        matches): its compiled pattern's answer, not compiled again."""
+        pattern = self._patterns.get(parsed.index)
+        if pattern is not None and pattern.rule is parsed.rule:
+            return pattern.location(segments, "")
+        return location(parsed, segments)
 
     def rule(self, index: int) -> Rule:
         return self._rule_at[index]
@@ -451,5 +514,6 @@ def paused_gc() -> Iterator[None]:
 
 
 def compile_rules(rules: Iterable[Rule]) -> CompiledRules:
+    parser = Parser()
     with paused_gc():
-        return CompiledRules(prepare_rule(i, rule) for i, rule in enumerate(rules))
+        return CompiledRules(prepare_rule(i, rule, parser) for i, rule in enumerate(rules))

@@ -7,6 +7,7 @@ what it refuses, each problem with the rule's field.
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from typing import NamedTuple
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
@@ -19,6 +20,7 @@ _PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
+_AUTHORITY_END = re.compile(r"[/?#]")
 SPLAT = "splat"
 
 
@@ -119,10 +121,16 @@ def plain_exact_key(text: str) -> str | None:
     return (text.rstrip("/") or "/") if _PLAIN_EXACT.fullmatch(text) else None
 
 
+# Sources and targets are built as plain tuples of their class (what the NamedTuple's own
+# `__new__` does, without its Python frame): a large set builds tens of thousands of them.
+_tuple_new = tuple.__new__
+
+
 def parse_source(text: str) -> Source:
     key = plain_exact_key(text)
     if key is not None:
-        return Source(tuple(("", p) for p in split_segments(key)), False, True, _NO_NAMES, key)
+        segments = tuple(zip(repeat(""), key[1:].split("/"))) if key != "/" else ()
+        return _tuple_new(Source, (segments, False, True, _NO_NAMES, key))
     plain = _PLAIN_SOURCE.fullmatch(text) is not None
     if not plain:
         if not text.startswith("/"):
@@ -131,26 +139,46 @@ def parse_source(text: str) -> Source:
             raise RuleSyntaxError("from", "`from` matches a path only: no query or fragment.")
         _check_url_text("from", text)
     raw = text.rstrip("/")
-    parts = raw[1:].split("/") if raw else []
-    wildcard = bool(parts) and parts[-1] == "*"
+    wildcard = raw.endswith("/*")  # the last segment is "*"
     if wildcard:
-        parts.pop()
-    segments: list[Segment] = []
+        raw = raw[:-2]
+    parts = raw[1:].split("/") if raw else []
+    names = [part[1:] for part in parts if part[:1] == ":"]
+    if "*" in raw or (names and not _good_names(names)):
+        _refuse_segments(parts)
+    if plain:
+        segments = tuple([(":", p[1:]) if p[:1] == ":" else ("", p) for p in parts])
+    else:
+        segments = tuple(
+            [(":", p[1:]) if p[:1] == ":" else ("", _canonical_segment(p)) for p in parts]
+        )
+    if wildcard:
+        names.append(SPLAT)
+    if names:
+        return _tuple_new(Source, (segments, wildcard, False, frozenset(names), ""))
+    key = "/" + "/".join([value for _, value in segments])
+    return _tuple_new(Source, (segments, False, True, _NO_NAMES, key))
+
+
+def _good_names(names: list[str]) -> bool:
+    """Every placeholder name valid (ASCII identifiers are exactly `_NAME`), none `splat`, none
+    twice: then no segment of the source can be refused."""
+    return (
+        all(name.isascii() and name.isidentifier() for name in names)
+        and SPLAT not in names
+        and len(set(names)) == len(names)
+    )
+
+
+def _refuse_segments(parts: list[str]) -> None:
+    """Raises the problem of the first segment refused, in order (a stray `*`, or a
+    placeholder with a bad, reserved or repeated name)."""
     names: list[str] = []
     for part in parts:
         if "*" in part:
             raise RuleSyntaxError("from", "`*` may only be the whole last segment, as in /blog/*.")
         if part[:1] == ":":
             names.append(_placeholder_name(part[1:], names))
-            segments.append((":", names[-1]))
-        else:
-            segments.append(("", part if plain else _canonical_segment(part)))
-    if wildcard:
-        names.append(SPLAT)
-    if names:
-        return Source(tuple(segments), wildcard, False, frozenset(names), "")
-    key = "/" + "/".join(value for _, value in segments)
-    return Source(tuple(segments), False, True, _NO_NAMES, key)
 
 
 def _placeholder_name(name: str, before: list[str]) -> str:
@@ -197,8 +225,26 @@ def is_plain_target(text: str) -> bool:
 def parse_target(text: str, names: frozenset[str] | None) -> Target:
     """`names` are the placeholders the rule's `from` binds, any other is an error (None: a
     `from` too broken to say, so placeholders go unchecked)."""
+    target = _parse_target(text)
+    if len(target.path) == len(target.query) == 1:
+        return target
+    _check_bound(target.names, names)
+    return target
+
+
+def _check_bound(used: frozenset[str], names: frozenset[str] | None) -> None:
+    if names is None or used <= names:
+        return
+    raise RuleSyntaxError(
+        "to",
+        f"`:{sorted(used - names)[0]}` is not bound by `from` (write a literal colon as %3A).",
+    )
+
+
+def _parse_target(text: str) -> Target:
+    """`to` parsed, its placeholders not yet checked against `from`."""
     if is_plain_target(text):
-        return Target("", (text,), ("",), "")
+        return _tuple_new(Target, ("", (text,), ("",), ""))
     if not text:
         raise RuleSyntaxError("to", "`to` must not be empty.")
     _check_url_text("to", text)
@@ -211,16 +257,32 @@ def parse_target(text: str, names: frozenset[str] | None) -> Target:
         rest = quote(rest, safe=_TARGET_SAFE)
     rest, _, fragment = rest.partition("#")
     path, _, query = rest.partition("?")
-    target = Target(origin, _template(path), _template(query), "#" + fragment if fragment else "")
-    if len(target.path) == len(target.query) == 1:
+    return _tuple_new(
+        Target, (origin, _template(path), _template(query), "#" + fragment if fragment else "")
+    )
+
+
+class Parser:
+    """`parse_target` for the rules of one set, each distinct `to` parsed once: a large set
+    repeats a few target texts thousands of times (`/news/:year/:slug`), and only the check of
+    its placeholders against each rule's `from` is the rule's own. Build one per set."""
+
+    __slots__ = ("_targets",)
+
+    def __init__(self) -> None:
+        self._targets: dict[str, tuple[Target, frozenset[str]]] = {}
+
+    def target(self, text: str, names: frozenset[str] | None) -> Target:
+        """`parse_target(text, names)`, the same answer or error."""
+        known = self._targets.get(text)
+        if known is None:
+            target = _parse_target(text)
+            plain = len(target.path) == len(target.query) == 1
+            known = self._targets[text] = (target, _NO_NAMES if plain else target.names)
+        target, used = known
+        if used:
+            _check_bound(used, names)
         return target
-    unknown = sorted(target.names - names) if names is not None else []
-    if unknown:
-        raise RuleSyntaxError(
-            "to",
-            f"`:{unknown[0]}` is not bound by `from` (write a literal colon as %3A).",
-        )
-    return target
 
 
 def _idna_origin(origin: str) -> str:
@@ -240,7 +302,7 @@ def _split_origin(text: str) -> tuple[str, str]:
     scheme, sep, rest = text.partition("://")
     if not sep or scheme.lower() not in ("http", "https"):
         raise RuleSyntaxError("to", '`to` must be a path starting with "/" or an http(s) URL.')
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    authority = _AUTHORITY_END.split(rest, maxsplit=1)[0]
     if not authority or "@" in authority:
         raise RuleSyntaxError("to", "`to` must name a host (and no user or password).")
     return text[: len(scheme) + 3 + len(authority)], text[len(scheme) + 3 + len(authority) :]

@@ -15,22 +15,23 @@ from forge.redirects.engine import (
     MAX_HOPS,
     Chain,
     CompiledRules,
+    Exact,
     Hop,
     Parsed,
     Rule,
-    location,
     next_request,
     paused_gc,
+    plain_exact,
     site_hosts,
 )
 from forge.redirects.syntax import (
+    Parser,
     RuleSyntaxError,
     Segment,
     Source,
     Target,
     canonical_path,
     parse_source,
-    parse_target,
     target_as_source,
 )
 
@@ -68,6 +69,14 @@ def _problem(index: int, field: str, code: str, message: str) -> Problem:
 
 
 def _field_problems(index: int, rule: Rule) -> list[Problem]:
+    comment = rule.comment
+    if (
+        len(rule.source) <= MAX_URL_CHARS
+        and len(rule.target) <= MAX_URL_CHARS
+        and (comment is None or len(comment) <= MAX_COMMENT_CHARS)
+        and rule.status in STATUSES
+    ):
+        return []  # the common case, at once
     found = []
     for field, text, limit in (
         ("from", rule.source, MAX_URL_CHARS),
@@ -90,7 +99,9 @@ def _field_problems(index: int, rule: Rule) -> list[Problem]:
 _BROKEN_TARGET = Target("", ("",), ("",), "")
 
 
-def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, bool, list[Problem]]:
+def _parse(
+    index: int, rule: Rule, long: set[str], parser: Parser
+) -> tuple[Parsed | None, bool, list[Problem]]:
     """The rule parsed (its `to` possibly broken), whether its `to` parsed, and the syntax
     problems of its `from` and `to` (each field reported once)."""
     found: list[Problem] = []
@@ -103,7 +114,7 @@ def _parse(index: int, rule: Rule, long: set[str]) -> tuple[Parsed | None, bool,
             found.append(_problem(index, "from", "malformed", err.message))
     if "to" not in long:
         try:
-            target = parse_target(rule.target, source.names if source else None)
+            target = parser.target(rule.target, source.names if source else None)
         except RuleSyntaxError as err:
             found.append(_problem(index, "to", "malformed", err.message))
     if source is None:
@@ -117,24 +128,35 @@ def check(rules: Sequence[Rule], hosts: Iterable[str] = ()) -> Report:
         return _check(rules, hosts)
 
 
+# A rule as checked: an `Exact` (a plain literal `from` to a plain path, not parsed: see
+# `engine.plain_exact`), else parsed.
+Item = Parsed | Exact
+
+
 def _check(rules: Sequence[Rule], hosts: Iterable[str]) -> Report:
     if len(rules) > MAX_RULES:
         message = f"A rule set holds at most {MAX_RULES:,} rules; this one has {len(rules):,}."
         return Report([Problem(None, "rules", "too_many_rules", message)], [], None)
+    parser = Parser()
     errors: list[Problem] = []
-    sourced: list[Parsed] = []
-    complete: list[Parsed] = []
+    sourced: list[Item] = []
+    broken: set[int] = set()  # rules whose `from` parsed and `to` did not
     for index, rule in enumerate(rules):
         fields = _field_problems(index, rule)
+        exact = None if fields else plain_exact(index, rule)
+        if exact is not None:
+            sourced.append(exact)
+            continue
         long = {p.param.rsplit(".", 1)[1] for p in fields if p.code == "too_long"}
-        item, target_ok, syntax = _parse(index, rule, long)
+        item, target_ok, syntax = _parse(index, rule, long, parser)
         errors += fields + syntax
         if item is not None:
             sourced.append(item)
-            if target_ok:
-                complete.append(item)
+            if not target_ok:
+                broken.add(item.index)
     by_source = CompiledRules(sourced)
-    compiled = by_source if len(complete) == len(sourced) else CompiledRules(complete)
+    complete = [item for item in sourced if item.index not in broken] if broken else sourced
+    compiled = CompiledRules(complete) if broken else by_source
     set_errors = _source_problems(by_source, sourced)
     skip = {p.index for p in set_errors}
     target_errors, warnings = _target_problems(
@@ -144,13 +166,13 @@ def _check(rules: Sequence[Rule], hosts: Iterable[str]) -> Report:
     return Report(errors, warnings, None if errors else compiled)
 
 
-def _source_problems(compiled: CompiledRules, parsed: list[Parsed]) -> list[Problem]:
+def _source_problems(compiled: CompiledRules, parsed: list[Item]) -> list[Problem]:
     """Duplicates and shadowed rules: sources that can never match."""
     errors: list[Problem] = []
     first_of: dict[str | tuple[Segment, ...], int] = {}
     for item in parsed:
-        i, source = item.index, item.source
-        earlier = first_of.setdefault(source.key if source.exact else source.shape(), i)
+        i = item.index
+        earlier = first_of.setdefault(_source_key(item), i)
         if earlier != i:
             errors.append(
                 _problem(i, "from", "duplicate", f"Same source as rules[{earlier}].from.")
@@ -170,8 +192,16 @@ def _source_problems(compiled: CompiledRules, parsed: list[Parsed]) -> list[Prob
     return errors
 
 
+def _source_key(item: Item) -> str | tuple[Segment, ...]:
+    """Equal for two sources that match the same paths."""
+    if isinstance(item, Exact):
+        return item.key
+    source = item.source
+    return source.key if source.exact else source.shape()
+
+
 def _target_problems(
-    hosts: frozenset[str], compiled: CompiledRules, parsed: list[Parsed]
+    hosts: frozenset[str], compiled: CompiledRules, parsed: list[Item]
 ) -> tuple[list[Problem], list[Problem]]:
     """`from == to` and loops (errors), chains (warnings), of rules that can match."""
     errors: list[Problem] = []
@@ -189,8 +219,10 @@ def _target_problems(
     return errors, warnings
 
 
-def _same_place(item: Parsed) -> bool:
+def _same_place(item: Item) -> bool:
     """`to` names the very source of `from` (trailing slash, encoding and query aside)."""
+    if isinstance(item, Exact):
+        return canonical_path(item.location) == item.key
     target, source = item.target, item.source
     if not target.on_site:
         return False
@@ -199,17 +231,23 @@ def _same_place(item: Parsed) -> bool:
     return target_as_source(target) == source
 
 
-def _shadowed_by(compiled: CompiledRules, item: Parsed) -> int | None:
-    source = item.source
-    if source.exact:
-        first, _ = compiled.first_index(source.path())
+def _shadowed_by(compiled: CompiledRules, item: Item) -> int | None:
+    if isinstance(item, Exact):
+        first = compiled.first_at(item.key)
+    elif item.source.exact:
+        first = compiled.first_at(item.source.path())
     else:
-        first = compiled.first_covering(source, item.index)
+        first = compiled.first_covering(item.source, item.index)
     return first if first < item.index else None
 
 
-def _sample_segment(parsed: list[Parsed]) -> str:
-    literals = {value for p in parsed for kind, value in p.source.segments if kind == ""}
+def _sample_segment(parsed: list[Item]) -> str:
+    literals: set[str] = set()
+    for item in parsed:
+        if isinstance(item, Exact):
+            literals.update(item.key.split("/"))  # its canonical segments (and "")
+        else:
+            literals.update([value for kind, value in item.source.segments if kind == ""])
     sample, n = "forge-sample", 0
     while sample in literals:
         n += 1
@@ -218,13 +256,16 @@ def _sample_segment(parsed: list[Parsed]) -> str:
 
 
 def _walk(
-    compiled: CompiledRules, item: Parsed, sample: str, hosts: frozenset[str]
+    compiled: CompiledRules, item: Item, sample: str, hosts: frozenset[str]
 ) -> Problem | None:
     """A loop (error) or a chain (warning) starting with this rule, else None."""
-    source = item.source
-    segments = [sample if kind == ":" else value for kind, value in source.segments]
-    start = canonical_path("/" + "/".join(segments))
-    first = Hop(location(item, segments), item.rule.status, item.index)
+    if isinstance(item, Exact):
+        start, answer = item.key, item.location  # its key is its one path, canonical
+    else:
+        segments = [sample if kind == ":" else value for kind, value in item.source.segments]
+        start = canonical_path("/" + "/".join(segments))
+        answer = compiled.location_of(item, segments)
+    first = Hop(answer, item.rule.status, item.index)
     chain = compiled.follow(start, first, hosts)
     if len(chain.hops) == 1:
         return None
