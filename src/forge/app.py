@@ -101,6 +101,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # A redirect to the slash-less path would be built from the Host header (an open
         # redirect, unauthenticated): an unknown path is a 404 in the error shape instead.
         redirect_slashes=False,
+        # Forge ships no OpenTelemetry SDK, so FastAPI's native telemetry has nowhere to report;
+        # left on, it still asks the global providers on every request whether one was set
+        # (three environment reads). Observability is the access and error logs (forge.logs).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
