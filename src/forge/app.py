@@ -20,8 +20,8 @@ from forge.crypto.keyring import Keyring
 from forge.db import Database
 from forge.deployments.routes import router as deployments_router
 from forge.http import errors, health, openapi
-from forge.http.errors import ERROR_RESPONSES
 from forge.http.middleware import ContractMiddleware
+from forge.http.routing import add_routers
 from forge.jobs.registry import default_types
 from forge.jobs.routes import router as jobs_router
 from forge.jobs.worker import Worker, in_background
@@ -35,7 +35,6 @@ from forge.redirects import routes as redirect_routes
 from forge.redirects.routes import router as redirects_router
 from forge.secret_scanning.routes import router as secret_scanning_router
 from forge.secrets import compat_routes, masterkey
-from forge.secrets.compat_schemas import COMPAT_ERROR_RESPONSES
 from forge.secrets.routes import router as secrets_router
 from forge.sites.routes import router as sites_router
 from forge.tenancy.routes import router as tenancy_router
@@ -102,6 +101,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # A redirect to the slash-less path would be built from the Host header (an open
         # redirect, unauthenticated): an unknown path is a 404 in the error shape instead.
         redirect_slashes=False,
+        # Forge ships no OpenTelemetry SDK, so FastAPI's native telemetry has nowhere to report;
+        # left on, it still asks the global providers on every request whether one was set
+        # (three environment reads). Observability is the access and error logs (forge.logs).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
@@ -125,12 +128,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         cache_router,
         clear_cache.router,
     )
-    for router in routers:
-        app.include_router(router, responses=ERROR_RESPONSES)
-    app.include_router(health.router)
     # The team/site/env paths look like catch-alls (/{o}/{p}/envs/…): registered after every /v1
     # router so they can never shadow one.
-    app.include_router(compat_routes.router, responses=COMPAT_ERROR_RESPONSES)
+    add_routers(app, *routers, health.router, compat_routes.router)
     app.openapi = lambda: openapi.build(app)  # type: ignore[method-assign]
     app.add_middleware(
         ContractMiddleware,

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any, TextIO
 
 import orjson
 
-from forge.clock import utcnow
-
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
-def _timestamp() -> str:
-    return utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+class _Clock:
+    """`2026-12-03T13:40:05.123Z`, UTC, as `datetime.isoformat(timespec="milliseconds")` gives
+    it; the date and time of day formatted once per second (a line per request)."""
+
+    def __init__(self) -> None:
+        self._formatted = (-1, "")  # one tuple: threads log too
+
+    def __call__(self) -> str:
+        second, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+        formatted_second, prefix = self._formatted
+        if second != formatted_second:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._formatted = (second, prefix)
+        return f"{prefix}.{nanoseconds // 1_000_000:03d}Z"
+
+
+_timestamp = _Clock()
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,7 +57,7 @@ class AccessLog:
             return
         line = {"ts": _timestamp(), "level": "info", "logger": "forge.access", "msg": "request"}
         line.update(fields)
-        self.stream.write(orjson.dumps(line).decode() + "\n")
+        self.stream.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE).decode())
         self.stream.flush()
 
 

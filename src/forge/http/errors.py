@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -49,12 +49,55 @@ class ErrorBody(BaseModel):
     request_id: str
 
 
+# What every request may be answered before or around its route, whatever the operation: the
+# contract middleware's refusals, the pipeline's, and `forge serve`'s own (431, and 503 at its
+# connection limit). An operation's own answers (412 for an If-Match) are added by
+# `forge.http.openapi`; a method a path lacks is its `MethodNotAllowed` response.
+SERVER_ANSWERS = (
+    (431, "header_fields_too_large: the request head is over FORGE_MAX_HEADER_BYTES"),
+    (
+        503,
+        "service_unavailable: the database did not answer, or the process holds its maximum "
+        "of connections; Retry-After: 1",
+    ),
+)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "invalid_request (also a malformed Idempotency-Key) or invalid_version"),
+        (401, "authentication: missing, malformed, unknown, expired or revoked key"),
+        (403, "insufficient_scope, ip_not_allowed or forbidden"),
+        (404, "not_found: absent, or outside the key's team, constraint or mode"),
+        (409, "conflict, or idempotency_in_progress (with Retry-After)"),
+        (413, "payload_too_large"),
+        (415, "unsupported_media_type"),
+        (422, "validation_error, naming the param; or idempotency_key_reused"),
+        (429, "rate_limited, naming the bucket, with Retry-After"),
+        (500, "internal"),
+        *SERVER_ANSWERS,
+    )
+}
+# The probes take no key and no body, but the contract still reads `Forge-Version` and refuses
+# a key in the query string.
+PROBE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "invalid_version, or invalid_request: a key in the query string"),
+        *SERVER_ANSWERS,
+    )
+}
+
+
 @dataclass(frozen=True)
 class Surface:
-    """A family of routes sharing one documented error shape."""
+    """A family of routes sharing one error shape: how an error is rendered, and the error
+    responses each of its operations documents (`ForgeRoute` declares them on every route)."""
 
     name: str
     shape: Callable[[ForgeError], dict[str, Any]]
+    responses: dict[int | str, dict[str, Any]] = field(
+        default_factory=dict, hash=False, compare=False
+    )
 
 
 def _v1_shape(err: ForgeError) -> dict[str, Any]:
@@ -68,7 +111,7 @@ def _v1_shape(err: ForgeError) -> dict[str, Any]:
     return {"error": detail, "request_id": current_request_id()}
 
 
-V1 = Surface("v1", _v1_shape)
+V1 = Surface("v1", _v1_shape, ERROR_RESPONSES)
 
 
 def surface_of_route(route: object) -> Surface:
@@ -180,42 +223,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ForgeError, _on_forge_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-
-
-# What every request may be answered before or around its route, whatever the operation: the
-# contract middleware's refusals, the pipeline's, and `forge serve`'s own (431, and 503 at its
-# connection limit). An operation's own answers (412 for an If-Match) are added by
-# `forge.http.openapi`; a method a path lacks is its `MethodNotAllowed` response.
-SERVER_ANSWERS = (
-    (431, "header_fields_too_large: the request head is over FORGE_MAX_HEADER_BYTES"),
-    (
-        503,
-        "service_unavailable: the database did not answer, or the process holds its maximum "
-        "of connections; Retry-After: 1",
-    ),
-)
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in (
-        (400, "invalid_request (also a malformed Idempotency-Key) or invalid_version"),
-        (401, "authentication: missing, malformed, unknown, expired or revoked key"),
-        (403, "insufficient_scope, ip_not_allowed or forbidden"),
-        (404, "not_found: absent, or outside the key's team, constraint or mode"),
-        (409, "conflict, or idempotency_in_progress (with Retry-After)"),
-        (413, "payload_too_large"),
-        (415, "unsupported_media_type"),
-        (422, "validation_error, naming the param; or idempotency_key_reused"),
-        (429, "rate_limited, naming the bucket, with Retry-After"),
-        (500, "internal"),
-        *SERVER_ANSWERS,
-    )
-}
-# The probes take no key and no body, but the contract still reads `Forge-Version` and refuses
-# a key in the query string.
-PROBE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in (
-        (400, "invalid_version, or invalid_request: a key in the query string"),
-        *SERVER_ANSWERS,
-    )
-}

@@ -24,7 +24,7 @@ from typing import Annotated, Any, ClassVar, get_origin, get_type_hints
 
 import anyio
 import orjson
-from fastapi import Path
+from fastapi import APIRouter, FastAPI, Path
 from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_params_to_args
@@ -191,6 +191,19 @@ async def _settle(access: Access, work: Callable[..., None], *args: Any) -> None
         work(*args)
 
 
+def add_routers(app: FastAPI, *routers: APIRouter) -> None:
+    """The routes of `routers`, in order, into the app's own route table: one flat list, as a
+    bare FastAPI app's. Not `include_router`, which (since FastAPI 0.137) keeps each included
+    router as a node of the table: a request then matches its path twice in the router that
+    has it (once to choose the node, once inside it) after scanning every earlier router's
+    routes, a tenth of an authenticated GET (docs/benchmarks.md). A router's routes are complete
+    as declared (`APIRouter` builds them with its prefix, tags and responses; `ForgeRoute` adds
+    its surface's error responses), so the inclusion adds nothing to them."""
+    for router in routers:
+        assert not (router.on_startup or router.on_shutdown), "a router with its own lifespan"
+        app.router.routes.extend(router.routes)
+
+
 class ForgeRoute(APIRoute):
     # The shape its errors take (forge.http.errors); a router of another surface subclasses.
     error_surface: ClassVar[Surface] = V1
@@ -198,6 +211,8 @@ class ForgeRoute(APIRoute):
     def __init__(self, path: str, endpoint: Endpoint, **kwargs: Any) -> None:
         # Before FastAPI reads the signature (and builds the handler, which needs the gate).
         self.gated: Gated | None = None
+        # Every operation documents its surface's error responses (its own come after them).
+        kwargs["responses"] = {**self.error_surface.responses, **(kwargs.get("responses") or {})}
         super().__init__(path, self._in_unit_of_work(endpoint), **kwargs)
         self.gate: Gate | None = self.gated.gate if self.gated is not None else None
         self._check_path_params(path)

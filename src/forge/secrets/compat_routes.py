@@ -18,6 +18,7 @@ from forge.http.routing import ForgeRoute
 from forge.secrets import listing, service
 from forge.secrets.access import AppKeyring, team_path_resolver
 from forge.secrets.compat_schemas import (
+    COMPAT_ERROR_RESPONSES,
     CompatDeleted,
     CompatSecret,
     CompatSecretBody,
@@ -29,7 +30,7 @@ from forge.secrets.models import Secret
 from forge.secrets.schemas import KeyName
 from forge.sites.access import environment_of
 
-TEAM_PATHS = Surface("team/site/env paths", compat_error)
+TEAM_PATHS = Surface("team/site/env paths", compat_error, COMPAT_ERROR_RESPONSES)
 
 
 class TeamPathRoute(ForgeRoute):
