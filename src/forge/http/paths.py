@@ -48,6 +48,13 @@ class PathTable:
             ),
             key=lambda template: template.rank,
         )
+        # Per template, the templates before it that could match some path it matches: the
+        # only ones that can own a path routed to it (none for most).
+        self._before: dict[str, tuple[Template, ...]] = {}
+        for index, template in enumerate(self._templates):
+            before = tuple(t for t in self._templates[:index] if _overlap(t, template))
+            if before:
+                self._before[template.path] = before
         self._shadowable = {t.path for t in self._templates if self._has_a_sibling_before(t)}
 
     def _has_a_sibling_before(self, template: Template) -> bool:
@@ -69,8 +76,10 @@ class PathTable:
         template = self._template_of_route.get(id(route))
         if template not in self._shadowable:
             return False
-        owner = self.owner(path)
-        return owner is not None and owner.path != template
+        # `owner(path)` is not `template` exactly when a template sorted before it matches:
+        # one of those that overlap it (a route's path matches its own template). Looking at
+        # those alone spares a match against every template of the app on such a route.
+        return any(t.regex.match(path) for t in self._before[template])
 
 
 def _overlap(one: Template, other: Template) -> bool:
