@@ -112,6 +112,16 @@ def test_a_matching_if_match_star_or_none_is_accepted(api: TestClient, w: Secret
     assert data_of(_put(api, w, RULES))["version"] == 4
 
 
+def test_a_rule_that_multiplies_its_path_is_refused_and_nothing_is_written(
+    api: TestClient, w: SecretsWorld, database: Database
+) -> None:
+    data_of(_put(api, w, RULES))
+    response = _put(api, w, [{"from": "/*", "to": "/:splat/x/:splat/:splat"}])
+    error = assert_error(response, 422, "validation_error", "rules[0].to")
+    assert [(e["index"], e["code"]) for e in error["errors"]] == [(0, "loop")]
+    assert _stored_versions(database, w.env.id) == [1]
+
+
 def test_all_problems_are_one_422_and_nothing_is_written(
     api: TestClient, w: SecretsWorld, database: Database
 ) -> None:

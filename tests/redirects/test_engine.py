@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forge.redirects.engine import MAX_HOPS, InvalidRule, Rule, compile_rules
+from forge.redirects.engine import MAX_HOPS, MAX_LOCATION, InvalidRule, Rule, TooLong, compile_rules
 
 
 def _location(rules: list[Rule], path: str, query: str = "") -> str | None:
@@ -167,3 +167,34 @@ def test_an_empty_set_matches_nothing() -> None:
     compiled = compile_rules([])
     assert compiled.match("/", "") is None
     assert len(compiled) == 0
+
+
+def test_a_chain_ends_before_a_location_no_server_would_take() -> None:
+    chain = compile_rules([Rule("/*", "/:splat/x/:splat/:splat")]).chain("/a/b")
+    assert chain.loop is True
+    assert [hop.index for hop in chain.hops] == [0] * 6  # 3^6 × /a/b is over 8,192
+    assert all(len(hop.location) <= MAX_LOCATION for hop in chain.hops)
+
+
+def test_a_chain_that_grows_through_another_rule_is_no_loop() -> None:
+    compiled = compile_rules([Rule("/a/*", "/b/:splat/:splat"), Rule("/b/*", "/c/:splat")])
+    chain = compiled.chain("/a/" + "x" * 5000)
+    assert [hop.index for hop in chain.hops] == [0]
+    assert chain.loop is False
+
+
+def test_a_bounded_match_builds_no_location_over_its_limit() -> None:
+    compiled = compile_rules([Rule("/a", "/b"), Rule("/p/*", "/q/:splat/:splat")])
+    assert compiled.bounded_match("/p/xy", "", 9) == compiled.match("/p/xy")
+    assert compiled.bounded_match("/p/xyz", "", 9) == TooLong(1)
+    assert compiled.bounded_match("/p/xy", "k=v", 9) == TooLong(1)
+    assert compiled.bounded_match("/a", "", 1) == compiled.match("/a")
+    assert compiled.bounded_match("/nothing", "", 9) is None
+
+
+def test_one_long_hop_ends_the_chain_without_a_loop() -> None:
+    compiled = compile_rules([Rule("/a/*", "/b/:splat"), Rule("/b/*", "/c")])
+    long_path = "/a/" + "x" * MAX_LOCATION
+    chain = compiled.chain(long_path)
+    assert [hop.index for hop in chain.hops] == [0]
+    assert chain.loop is False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forge.redirects.engine import Match, Rule, compile_rules
+from forge.redirects.engine import Match, Rule, TooLong, compile_rules
 
 # Few distinct literals so random paths often hit random rules.
 LITERALS = ["a", "b", "c", "%61", "A", "x-y"]
@@ -67,3 +67,34 @@ def test_engine_agrees_with_a_linear_scan(rules: list[Rule], paths: list[str]) -
         found: Match | None = compiled.match(path, "")
         expected = _naive_first(rules, path)
         assert (found.index if found else None) == expected, (path, rules)
+
+
+def _wildcard(source: str) -> str:
+    trimmed = source.rstrip("/")
+    return trimmed if trimmed.endswith("*") else trimmed + "/*"
+
+
+growing_rules_st = st.lists(
+    st.builds(
+        Rule,
+        sources().map(_wildcard),
+        st.sampled_from(
+            ["/t/:splat", "/t/:splat/x/:splat?k=:splat", "/t?y=1", "https://o.example/:splat#f"]
+        ),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(growing_rules_st, paths_st, st.sampled_from(["", "k=1", "a=b&k=2", "a b=ü&k"]))
+def test_a_bounded_match_never_builds_a_location_over_its_limit(
+    rules: list[Rule], path: str, query: str
+) -> None:
+    compiled = compile_rules(rules)
+    found = compiled.match(path, query)
+    assert compiled.bounded_match(path, query, 1 << 20) == found
+    if found is not None:
+        shorter = compiled.bounded_match(path, query, len(found.location) - 1)
+        assert shorter == TooLong(found.index)

@@ -90,6 +90,21 @@ def test_loops_through_trailing_slashes_and_patterns_are_found() -> None:
     assert _codes([Rule("/d/*", "/d/e/:splat")]) == [(0, "rules[0].to", "loop")]
 
 
+def test_a_target_that_multiplies_its_path_is_a_loop_found_without_building_it() -> None:
+    # Each hop triples the path: 3^20 times its length after 20 hops, had the walk followed it.
+    assert _codes([Rule("/*", "/:splat/x/:splat/:splat")]) == [(0, "rules[0].to", "loop")]
+    # Growing through two rules, each doubling what the other sends.
+    assert _codes([Rule("/a/*", "/b/:splat/:splat"), Rule("/b/*", "/a/:splat/:splat")]) == [
+        (0, "rules[0].to", "loop"),
+        (1, "rules[1].to", "loop"),
+    ]
+
+
+def test_a_pattern_whose_target_normalises_back_to_its_source_is_a_loop() -> None:
+    # `/a0` -> `/a0///`, which is `/a0` again once its trailing slashes are normalised.
+    assert _codes([Rule("/a0/*", "/a0/:splat/:splat/:splat")]) == [(0, "rules[0].to", "loop")]
+
+
 def test_a_loop_that_needs_a_particular_value_is_found_from_the_exact_rule() -> None:
     problems = _codes([Rule("/a/:id", "/b/:id"), Rule("/b/x", "/a/x")])
     assert (1, "rules[1].to", "loop") in problems

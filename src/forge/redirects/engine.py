@@ -10,8 +10,13 @@ traffic with it, so both always agree. Public API (stable):
         `query` without its "?". Match(rule, index, status, location).
     CompiledRules.chain(path, query="", host=None, hosts=()) -> Chain
         every hop a client would follow, Chain(hops=(Hop(location, status, index), ...), loop);
-        an absolute `to` is followed only when its host is `host` or one of `hosts`.
-    CompiledRules.rules, len(CompiledRules), MAX_HOPS
+        an absolute `to` is followed only when its host is `host` or one of `hosts`; the chain
+        ends before a hop over MAX_LOCATION characters, which is never built (a loop when its
+        rule is already in the chain).
+    CompiledRules.bounded_match(path, query, limit) -> Match | TooLong | None
+        `match`, but a location that could be over `limit` characters is TooLong(index), and
+        is never built.
+    CompiledRules.rules, len(CompiledRules), MAX_HOPS, MAX_LOCATION
 
 Semantics (docs/redirects.md): path only; first match in list order; trailing slashes and
 percent-encoding normalised, case-sensitive; a trailing `/*` matches the prefix and all below
@@ -50,16 +55,22 @@ from forge.redirects.syntax import (
 
 __all__ = [
     "MAX_HOPS",
+    "MAX_LOCATION",
     "Chain",
     "CompiledRules",
     "Hop",
     "InvalidRule",
     "Match",
     "Rule",
+    "TooLong",
     "compile_rules",
 ]
 
 MAX_HOPS = 20  # browsers give up after 20 redirects
+# No hop over this length is followed or built: no server takes a request line that long (ours
+# answer 414), and a target that repeats a placeholder grows its path several-fold at every hop
+# (`/* -> /:splat/x/:splat/:splat` triples it: 3^20 times after 20 hops).
+MAX_LOCATION = 8192
 NO_RULE = 1 << 62  # larger than any index
 
 
@@ -90,6 +101,13 @@ class Hop:
 class Chain:
     hops: tuple[Hop, ...]
     loop: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TooLong:
+    """A match whose location would be over the limit asked for: not built."""
+
+    index: int
 
 
 class InvalidRule(ValueError):
@@ -267,6 +285,14 @@ def _render(recipe: Recipe, segments: list[str], splat: str) -> str:
     )
 
 
+def _length(text: str, recipe: Recipe, segments: list[str], splat: int) -> int:
+    """The length of `text` followed by `recipe` rendered."""
+    return len(text) + sum(
+        len(part) if isinstance(part, str) else len(segments[part]) if part >= 0 else splat
+        for part in recipe
+    )
+
+
 class _Shared:
     """One copy of every equal string and recipe of a compiled set. Large sets repeat a few
     target shapes thousands of times; sharing them keeps a match's reads in a few hot objects
@@ -334,6 +360,18 @@ class _Pattern:
         merged = merge_query(own, safe_query(query)) if query else own
         return self.origin + path + ("?" + merged if merged else "") + self.fragment
 
+    def length(self, segments: list[str], query: str) -> int:
+        """At least the length of `location(segments, query)`, found without building it."""
+        splat = 0
+        if self.splat_from >= 0:
+            rest = segments[self.splat_from :]
+            splat = sum(map(len, rest)) + max(len(rest) - 1, 0)
+        path = _length(self.origin, self.path, segments, splat) + len(self.fragment)
+        own = _length("", self.query, segments, splat)
+        if not (own or query):
+            return path
+        return path + 1 + own + len(query) + (1 if own and query else 0)  # "?", "&" if both
+
     def answer(self, segments: list[str], query: str) -> Match:
         rule = self.rule
         return Match(rule, self.index, rule.status, self.location(segments, query))
@@ -346,14 +384,6 @@ def fixed_location(target: Target) -> str:
     """The Location of a `to` without placeholders (that of every exact rule)."""
     query = target.query[0]
     return target.origin + target.path[0] + ("?" + query if query else "") + target.fragment
-
-
-def location(parsed: Parsed, segments: list[str], query: str = "") -> str:
-    """Where `parsed` sends a request for `segments` (a path its `from` matches)."""
-    target = parsed.target
-    if not query and len(target.path) == len(target.query) == 1:
-        return fixed_location(target)
-    return _Pattern.of(parsed, _Shared()).location(segments, query)
 
 
 def _with_query(found: Match, query: str) -> Match:
@@ -427,13 +457,16 @@ class CompiledRules:
     def first_covering(self, source: Source, below: int) -> int:
         return self._trie.first_covering(source, below)
 
-    def location_of(self, parsed: Parsed, segments: list[str]) -> str:
+    def location_of(self, parsed: Parsed, segments: list[str], limit: int) -> str | None:
         """Where `parsed`, a rule of this set, sends a request for `segments` (a path its `from`
-        matches): its compiled pattern's answer, not compiled again."""
+        matches): its compiled pattern's answer, not compiled again; None (and not built) when
+        it would be over `limit` characters."""
         pattern = self._patterns.get(parsed.index)
-        if pattern is not None and pattern.rule is parsed.rule:
-            return pattern.location(segments, "")
-        return location(parsed, segments)
+        if pattern is None or pattern.rule is not parsed.rule:
+            pattern = _Pattern.of(parsed, _Shared())
+        if pattern.length(segments, "") > limit:
+            return None
+        return pattern.location(segments, "")
 
     def rule(self, index: int) -> Rule:
         return self._rule_at[index]
@@ -451,6 +484,23 @@ class CompiledRules:
             return None
         return self._patterns[index].answer(segments, query)
 
+    def bounded_match(self, path: str, query: str, limit: int) -> Match | TooLong | None:
+        """`match`, except that a pattern's location that could be over `limit` characters (its
+        length with the request's query added, not merged) is not built. An exact rule's is at
+        most its `to` and `query`, so bounded by the request."""
+        canonical = canonical_path(path)
+        hit = self._exact.get(canonical)
+        if hit is not None:
+            return _with_query(hit, query) if query else hit
+        segments = split_segments(canonical)
+        index = self._trie.first(segments, NO_RULE)
+        if index == NO_RULE:
+            return None
+        pattern = self._patterns[index]
+        if pattern.length(segments, safe_query(query)) > limit:
+            return TooLong(index)
+        return pattern.answer(segments, query)
+
     def chain(
         self, path: str, query: str = "", host: str | None = None, hosts: Iterable[str] = ()
     ) -> Chain:
@@ -464,6 +514,8 @@ class CompiledRules:
         """The chain from `start` (a canonical path) whose first hop is `hop`; an absolute
         target is followed when its host is one of `hosts` (see `site_hosts`)."""
         seen, hops = {start}, [hop]
+        if len(hop.location) > MAX_LOCATION:
+            return Chain((hop,), False)  # not requestable: a client stops here
         while len(hops) <= MAX_HOPS:
             nxt = next_request(hop.location, hosts)
             if nxt is None:
@@ -473,9 +525,13 @@ class CompiledRules:
             if canonical in seen:
                 return Chain(tuple(hops), True)
             seen.add(canonical)
-            found = self.match(path, query)
+            found = self.bounded_match(path, query, MAX_LOCATION)
             if found is None:
                 return Chain(tuple(hops), False)
+            if isinstance(found, TooLong):
+                # A path that grows at every hop (a target repeating `:splat`) would triple,
+                # say, 20 times over; it ends here, a loop when a rule applied to its own output.
+                return Chain(tuple(hops), any(h.index == found.index for h in hops))
             hop = Hop(found.location, found.status, found.index)
             hops.append(hop)
         return Chain(tuple(hops), True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from forge.redirects.engine import (
     MAX_HOPS,
+    MAX_LOCATION,
     Chain,
     CompiledRules,
     Exact,
@@ -264,10 +265,13 @@ def _walk(
     else:
         segments = [sample if kind == ":" else value for kind, value in item.source.segments]
         start = canonical_path("/" + "/".join(segments))
-        answer = compiled.location_of(item, segments)
+        built = compiled.location_of(item, segments, MAX_LOCATION)
+        if built is None:
+            return None  # a client would not follow it: one hop, neither loop nor chain
+        answer = built
     first = Hop(answer, item.rule.status, item.index)
     chain = compiled.follow(start, first, hosts)
-    if len(chain.hops) == 1:
+    if len(chain.hops) == 1 and not chain.loop:
         return None
     route = _route(chain)
     if chain.loop and _loops_back(chain, start, item.index, hosts):
