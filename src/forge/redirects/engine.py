@@ -172,7 +172,7 @@ _LEAF: dict[str, _Node] = {}
 
 
 class _Node:
-    __slots__ = ("children", "end", "lowest", "param", "star")
+    __slots__ = ("children", "end", "end_at", "lowest", "param", "star", "star_at")
 
     def __init__(self, lowest: int = NO_RULE) -> None:
         self.children = _LEAF
@@ -180,13 +180,16 @@ class _Node:
         self.end = NO_RULE  # lowest rule whose segments end here, without a wildcard
         self.star = NO_RULE  # lowest rule with these segments and a trailing /*
         self.lowest = lowest  # lowest rule anywhere at or below this node
+        # The compiled patterns of `end` and `star`, held here so that a hit reads no table.
+        self.end_at: _Pattern | None = None
+        self.star_at: _Pattern | None = None
 
 
 class _Trie:
     def __init__(self) -> None:
         self.root = _Node()
 
-    def add(self, parsed: Parsed) -> None:
+    def add(self, parsed: Parsed, pattern: _Pattern) -> None:
         node, index = self.root, parsed.index
         if index < node.lowest:
             node.lowest = index
@@ -207,9 +210,9 @@ class _Trie:
                 node.lowest = index
         if parsed.source.wildcard:
             if index < node.star:
-                node.star = index
+                node.star, node.star_at = index, pattern
         elif index < node.end:
-            node.end = index
+            node.end, node.end_at = index, pattern
 
     def cannot_beat(self, canonical: str, index: int) -> bool:
         """True when, judging by the first segment alone, no pattern below `index` can match
@@ -220,18 +223,20 @@ class _Trie:
         child = root.children.get(canonical[1:].partition("/")[0])
         return child is None or child.lowest >= index
 
-    def first(self, segments: list[str], below: int) -> int:
-        """The lowest index below `below` of a pattern matching `segments`, else `below`."""
-        best, count = below, len(segments)
+    def first(self, segments: list[str], below: int) -> tuple[int, _Pattern | None]:
+        """The lowest index below `below` of a pattern matching `segments` and that pattern,
+        else `below` and None."""
+        best, found, count = below, None, len(segments)
         stack = [(self.root, 0)]
         while stack:
             node, depth = stack.pop()
             if node.lowest >= best:
                 continue
             if node.star < best:
-                best = node.star
+                best, found = node.star, node.star_at
             if depth == count:
-                best = min(best, node.end)
+                if node.end < best:
+                    best, found = node.end, node.end_at
                 continue
             segment = segments[depth]
             child = node.children.get(segment)
@@ -239,7 +244,7 @@ class _Trie:
                 stack.append((child, depth + 1))
             if node.param is not None and segment and node.param.lowest < best:
                 stack.append((node.param, depth + 1))
-        return best
+        return best, found
 
     def first_covering(self, source: Source, below: int) -> int:
         """The lowest index below `below` of a pattern matching every path `source` matches
@@ -374,6 +379,7 @@ class _Pattern:
 
     def answer(self, segments: list[str], query: str) -> Match:
         rule = self.rule
+        rule = self.rule
         return Match(rule, self.index, rule.status, self.location(segments, query))
 
 
@@ -405,7 +411,7 @@ class CompiledRules:
         """`items` in increasing index order. One pass: when an exact rule comes, the trie holds
         exactly the patterns before it, the only ones that could take its path."""
         self._rule_at: dict[int, Rule] = {}
-        self._patterns: dict[int, _Pattern] = {}
+        self._patterns: dict[int, _Pattern] = {}  # for validation: a match reads the trie's
         self._exact: dict[str, Match] = {}
         self._trie = trie = _Trie()
         rule_at, patterns, exact, root = self._rule_at, self._patterns, self._exact, trie.root
@@ -422,8 +428,8 @@ class CompiledRules:
             elif item.source.exact:
                 key, answer = item.source.key, fixed_location(item.target)
             else:
-                trie.add(item)
-                patterns[index] = _Pattern.of(item, shared)
+                pattern = patterns[index] = _Pattern.of(item, shared)
+                trie.add(item, pattern)
                 continue
             if key not in exact and (root.lowest > index or not self._pattern_wins(key, index)):
                 exact[key] = Match(rule, index, rule.status, answer)
@@ -433,7 +439,7 @@ class CompiledRules:
     def _pattern_wins(self, canonical: str, index: int) -> bool:
         if self._trie.cannot_beat(canonical, index):
             return False
-        return self._trie.first(split_segments(canonical), index) < index
+        return self._trie.first(split_segments(canonical), index)[0] < index
 
     def __len__(self) -> int:
         return len(self._rule_at)
@@ -445,14 +451,14 @@ class CompiledRules:
         segments = split_segments(canonical)
         if hit is not None:
             return hit.index, segments
-        return self._trie.first(segments, NO_RULE), segments
+        return self._trie.first(segments, NO_RULE)[0], segments
 
     def first_at(self, canonical: str) -> int:
         """The index of the first rule matching a canonical path, or NO_RULE."""
         hit = self._exact.get(canonical)
         if hit is not None:
             return hit.index
-        return self._trie.first(split_segments(canonical), NO_RULE)
+        return self._trie.first(split_segments(canonical), NO_RULE)[0]
 
     def first_covering(self, source: Source, below: int) -> int:
         return self._trie.first_covering(source, below)
@@ -479,10 +485,8 @@ class CompiledRules:
         if self._first_pattern == NO_RULE:
             return None
         segments = split_segments(canonical)
-        index = self._trie.first(segments, NO_RULE)
-        if index == NO_RULE:
-            return None
-        return self._patterns[index].answer(segments, query)
+        pattern = self._trie.first(segments, NO_RULE)[1]
+        return None if pattern is None else pattern.answer(segments, query)
 
     def bounded_match(self, path: str, query: str, limit: int) -> Match | TooLong | None:
         """`match`, except that a pattern's location that could be over `limit` characters (its
@@ -493,12 +497,11 @@ class CompiledRules:
         if hit is not None:
             return _with_query(hit, query) if query else hit
         segments = split_segments(canonical)
-        index = self._trie.first(segments, NO_RULE)
-        if index == NO_RULE:
+        pattern = self._trie.first(segments, NO_RULE)[1]
+        if pattern is None:
             return None
-        pattern = self._patterns[index]
         if pattern.length(segments, safe_query(query)) > limit:
-            return TooLong(index)
+            return TooLong(pattern.index)
         return pattern.answer(segments, query)
 
     def chain(
