@@ -7,7 +7,7 @@ traffic with it, so both always agree. Public API (stable):
     compile_rules(rules) -> CompiledRules               raises InvalidRule(index, field, message)
     CompiledRules.match(path, query="") -> Match | None
         `path` as sent on the wire (percent-encoded, e.g. ASGI `raw_path` decoded as latin-1),
-        `query` without its "?". Match(rule, index, status, location).
+        `query` without its "?". Match(index, status, location), and `Match.rule`.
     CompiledRules.chain(path, query="", host=None, hosts=()) -> Chain
         every hop a client would follow, Chain(hops=(Hop(location, status, index), ...), loop);
         an absolute `to` is followed only when its host is `host` or one of `hosts`; the chain
@@ -31,9 +31,9 @@ first matching rule in list order still wins.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from forge.redirects.syntax import (
@@ -84,10 +84,16 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    rule: Rule
     index: int
     status: int
     location: str
+    # The set's rules by index: a hit references this one shared map rather than its own cold
+    # Rule (at 100,000 rules, one cache miss fewer per hit), and `rule` looks it up when asked.
+    rules: Mapping[int, Rule] = field(repr=False, compare=False)
+
+    @property
+    def rule(self) -> Rule:
+        return self.rules[self.index]
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,8 +337,9 @@ class _Pattern:
     """What a rule needs to answer a request: its target, compiled against where its
     placeholders sit in the path."""
 
-    rule: Rule
+    rules: Mapping[int, Rule]  # the set's, for its Match
     index: int
+    status: int
     splat_from: int  # the first segment the splat takes, -1 without a wildcard
     origin: str
     path: Recipe
@@ -340,7 +347,7 @@ class _Pattern:
     fragment: str
 
     @classmethod
-    def of(cls, parsed: Parsed, shared: _Shared) -> _Pattern:
+    def of(cls, parsed: Parsed, shared: _Shared, rules: Mapping[int, Rule]) -> _Pattern:
         source, target = parsed.source, parsed.target
         if len(target.path) == len(target.query) == 1:
             positions = _NO_POSITIONS  # no placeholder in `to`
@@ -348,8 +355,9 @@ class _Pattern:
             positions = {v: i for i, (kind, v) in enumerate(source.segments) if kind}
             positions[SPLAT] = SPLAT_AT
         return cls(
-            parsed.rule,
+            rules,
             parsed.index,
+            parsed.rule.status,
             len(source.segments) if source.wildcard else -1,
             shared.text(target.origin),
             shared.recipe(target.path, positions),
@@ -378,9 +386,7 @@ class _Pattern:
         return path + 1 + own + len(query) + (1 if own and query else 0)  # "?", "&" if both
 
     def answer(self, segments: list[str], query: str) -> Match:
-        rule = self.rule
-        rule = self.rule
-        return Match(rule, self.index, rule.status, self.location(segments, query))
+        return Match(self.index, self.status, self.location(segments, query), self.rules)
 
 
 _NO_POSITIONS: dict[str, int] = {}
@@ -397,7 +403,8 @@ def _with_query(found: Match, query: str) -> Match:
     base, sharp, fragment = found.location.partition("#")
     base, _, own = base.partition("?")
     merged = merge_query(own, safe_query(query))
-    return Match(found.rule, found.index, found.status, f"{base}?{merged}{sharp}{fragment}")
+    location = f"{base}?{merged}{sharp}{fragment}"
+    return Match(found.index, found.status, location, found.rules)
 
 
 class CompiledRules:
@@ -428,11 +435,11 @@ class CompiledRules:
             elif item.source.exact:
                 key, answer = item.source.key, fixed_location(item.target)
             else:
-                pattern = patterns[index] = _Pattern.of(item, shared)
+                pattern = patterns[index] = _Pattern.of(item, shared, rule_at)
                 trie.add(item, pattern)
                 continue
             if key not in exact and (root.lowest > index or not self._pattern_wins(key, index)):
-                exact[key] = Match(rule, index, rule.status, answer)
+                exact[key] = Match(index, rule.status, answer, rule_at)
         self._first_pattern = root.lowest
         self.rules = tuple(rule_at.values())
 
@@ -468,8 +475,8 @@ class CompiledRules:
         matches): its compiled pattern's answer, not compiled again; None (and not built) when
         it would be over `limit` characters."""
         pattern = self._patterns.get(parsed.index)
-        if pattern is None or pattern.rule is not parsed.rule:
-            pattern = _Pattern.of(parsed, _Shared())
+        if pattern is None or self._rule_at[parsed.index] is not parsed.rule:
+            pattern = _Pattern.of(parsed, _Shared(), {parsed.index: parsed.rule})
         if pattern.length(segments, "") > limit:
             return None
         return pattern.location(segments, "")
