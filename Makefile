@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/secret_lists.py
 	$(BIN)/python bench/secret_writes.py
 	$(BIN)/python bench/pg_latency.py
+	$(BIN)/python bench/pg_floor.py
 	$(BIN)/python bench/purge_job.py
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/load.py
