@@ -75,6 +75,7 @@ async def _worker_in_process(state: Any) -> AsyncIterator[None]:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app.state
+    await state.database.run(state.limiter.overrides.refresh_if_stale)
     if isinstance(state.notifier, PostgresNotifier):
         await asyncio.to_thread(state.notifier.start)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from forge import loop_reads
 from forge.driver import DriverSQL, HeldReadConnections, Reads
 from forge.errors import ServiceUnavailable
 
@@ -112,16 +114,7 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    connect_args: dict[str, Any] = {
-        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-        # Server side: a statement running longer is cancelled (the request gets a 503).
-        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}",
-        # Client side: a server that stops acknowledging what we send drops the connection.
-        "tcp_user_timeout": STATEMENT_TIMEOUT_SECONDS * 1000,
-        "keepalives_idle": 5,
-        "keepalives_interval": 2,
-        "keepalives_count": 2,
-    }
+    connect_args = postgresql_connect_args()
     return create_engine(
         url,
         pool_size=POOL_SIZE,
@@ -133,6 +126,20 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
         connect_args=connect_args,
         **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
     )
+
+
+def postgresql_connect_args() -> dict[str, Any]:
+    """What every PostgreSQL connection is opened with, pooled or on the loop."""
+    return {
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        # Server side: a statement running longer is cancelled (the request gets a 503).
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}",
+        # Client side: a server that stops acknowledging what we send drops the connection.
+        "tcp_user_timeout": STATEMENT_TIMEOUT_SECONDS * 1000,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+    }
 
 
 UNAVAILABLE = "The database did not answer in time; retry shortly."
@@ -160,6 +167,7 @@ class Database:
         self.concurrent_units = POOL_SIZE
         self._threads = anyio.CapacityLimiter(POOL_SIZE + POOL_OVERFLOW)
         self._held = HeldReadConnections(self.read_engine) if self.embedded else None
+        self._loop_pools: dict[asyncio.AbstractEventLoop, loop_reads.LoopPool] = {}
 
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `work` where database work belongs: inline on SQLite, in a thread otherwise.
@@ -169,6 +177,29 @@ class Database:
         return await anyio.to_thread.run_sync(
             lambda: unavailable_as_503(work, *args, **kwargs), limiter=self._threads
         )
+
+    async def run_reads(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `work`, which only reads through `reads()`: inline on SQLite; on PostgreSQL on
+        the event loop, its look-ups on the async driver (`forge.loop_reads`), no thread."""
+        if self.embedded:
+            return unavailable_as_503(work, *args, **kwargs)
+        pool = self._loop_pool()
+        return await loop_reads.run(pool, lambda: unavailable_as_503(work, *args, **kwargs))
+
+    def _loop_pool(self) -> loop_reads.LoopPool:
+        loop = asyncio.get_running_loop()
+        pool = self._loop_pools.get(loop)
+        if pool is None:
+            for stale in [old for old in self._loop_pools if old.is_closed()]:
+                self._loop_pools.pop(stale).close()
+            conninfo = self.read_engine.url.set(drivername="postgresql")
+            pool = self._loop_pools[loop] = loop_reads.LoopPool(
+                conninfo.render_as_string(hide_password=False),
+                POOL_SIZE,
+                POOL_TIMEOUT_SECONDS,
+                **postgresql_connect_args(),
+            )
+        return pool
 
     async def answers(self, within: float) -> bool:
         """Whether `SELECT 1` comes back within `within` seconds (for /readyz). A thread
@@ -196,6 +227,11 @@ class Database:
                 raise
 
     def reads(self) -> Reads:
+        """Autocommit look-ups: on the loop's async connections inside `run_reads`, else on
+        the read engine's pool (or this thread's held SQLite connection)."""
+        pool = loop_reads.current_pool()
+        if pool is not None:
+            return loop_reads.LoopReads(pool)
         return Reads(self.read_engine, self._held)
 
     @contextmanager
@@ -215,6 +251,9 @@ class Database:
     def dispose(self) -> None:
         if self._held is not None:
             self._held.close_all()
+        for pool in self._loop_pools.values():
+            pool.close()
+        self._loop_pools.clear()
         self.engine.dispose()
         self.read_engine.dispose()
 

@@ -69,30 +69,35 @@ class Reads:
     BEGIN/COMMIT would add two round trips on PostgreSQL. The connection is taken on first use
     (pooled, or the thread's held one on SQLite) and handed back by `close`."""
 
-    def __init__(self, engine: Engine, held: HeldReadConnections | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine | None,
+        held: HeldReadConnections | None = None,
+        *,
+        postgresql: bool | None = None,
+        errors: type[Exception] | None = None,
+    ) -> None:
+        """On `engine`'s pool (or `held`); a subclass with its own connections passes None
+        and says which dialect and driver errors it has (`forge.loop_reads`)."""
         self._engine = engine
-        self._postgresql = engine.dialect.name == "postgresql"
         self._held = held
         self._connection: Any = None
+        if engine is not None:
+            postgresql = engine.dialect.name == "postgresql"
+            errors = engine.dialect.loaded_dbapi.Error
+        assert postgresql is not None and errors is not None
+        self._postgresql, self._errors = postgresql, errors
 
     def fetch_all(self, statement: DriverSQL, params: tuple[Any, ...] = ()) -> list[Any]:
         sql = statement.postgresql if self._postgresql else statement.sqlite
-        dbapi_error = self._engine.dialect.loaded_dbapi.Error
         for attempt in (1, 2):
             if self._connection is None:
                 self._connection = self._connect()
             try:
-                cursor = self._connection.cursor()
-                try:
-                    cursor.execute(sql, params)
-                    return list(cursor.fetchall())
-                finally:
-                    cursor.close()
-            except dbapi_error:
+                return self._rows(self._connection, sql, params)
+            except self._errors:
                 # A connection the server dropped (a restart) is replaced once, then it raises.
-                self._connection.invalidate()
-                if self._held is not None:
-                    self._held.drop(self._connection)
+                self._discard(self._connection)
                 self._connection = None
                 if attempt == 2:
                     raise
@@ -102,13 +107,31 @@ class Reads:
         rows = self.fetch_all(statement, params)
         return rows[0] if rows else None
 
+    def close(self) -> None:
+        if self._connection is not None:
+            self._release(self._connection)
+        self._connection = None
+
     def _connect(self) -> Any:
+        assert self._engine is not None
         return self._engine.raw_connection() if self._held is None else self._held.take()
 
-    def close(self) -> None:
-        if self._connection is not None and self._held is None:
-            self._connection.close()
-        self._connection = None
+    def _rows(self, connection: Any, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _discard(self, connection: Any) -> None:
+        connection.invalidate()
+        if self._held is not None:
+            self._held.drop(connection)
+
+    def _release(self, connection: Any) -> None:
+        if self._held is None:
+            connection.close()  # back to the pool; the thread's held one stays open
 
 
 def as_datetime(value: Any) -> datetime | None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
+from forge import loop_reads
 from forge.db import Database
 from forge.driver import Reads
 from forge.http.errors import V1
@@ -121,6 +122,10 @@ class Access:
     @property
     def session(self) -> Session:
         if self._session is None:
+            if loop_reads.current_pool() is not None:
+                # A session's statements would block the event loop: a resolver that needs
+                # one says so (`@resolves(..., session=True)`) and runs in a worker thread.
+                raise RuntimeError("a session opened by a stage running on the event loop")
             make = self.database.sessions if self.writes else self.database.read_sessions
             self._session = make()
         return self._session
@@ -146,6 +151,12 @@ class Access:
         in a new transaction, its loaded objects still usable."""
         if self._session is not None:
             self._session.commit()
+
+    def close_reads(self) -> None:
+        """Hand back the look-up connection; the next `reads` takes another."""
+        if self._reads is not None:
+            self._reads.close()
+            self._reads = None
 
     def finish(self, failed: bool) -> None:
         """The commit stage: commit (or roll back) and close; runs once."""
@@ -175,15 +186,17 @@ class PathResolver:
 
     params: tuple[str, ...]
     load: Load
+    session: bool = False  # it opens the unit's session (so it runs off the loop)
 
     def __call__(self, access: Access, params: Mapping[str, str]) -> None:
         self.load(access, params)
 
 
-def resolves(*params: str) -> Callable[[Load], PathResolver]:
-    """`@resolves("site")` over `def load(access, params)`: a resolver reading `{site}`."""
+def resolves(*params: str, session: bool = False) -> Callable[[Load], PathResolver]:
+    """`@resolves("site")` over `def load(access, params)`: a resolver reading `{site}`;
+    `session=True` when it loads through `access.session` rather than `access.reads`."""
 
     def declare(load: Load) -> PathResolver:
-        return PathResolver(params, load)
+        return PathResolver(params, load, session)
 
     return declare

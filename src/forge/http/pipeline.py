@@ -10,13 +10,14 @@ tests/http/test_pipeline.py. The order is the contract: a request learns nothing
 previous stage would have refused it (a key outside a site's reach gets 404 before 403, and an
 idempotent replay is answered only once the resources and the scope passed).
 
-Database stages run through `Database.run`: in a worker thread on PostgreSQL, inline on
-embedded SQLite. A GET makes one hop: stages 1, 2, 4 and 5 in one unit (4 and 5 only read, and
-what they refuse is raised after the rate limit, so a 429 still comes first); the rate limiter's
-spend, which may wait on Redis, runs on the event loop. A write with an Idempotency-Key makes a
-second hop for the claim (stage 6), and a route that uses the session a third for the route
-and commit; an `async def` route that only reads what the resolvers loaded needs none
-(`ForgeRoute`).
+Stages 1, 2, 4 and 5 only read: they run through `Database.run_reads`, inline on embedded
+SQLite, and on PostgreSQL on the event loop with their look-ups on the async driver (no thread;
+`forge.loop_reads`). What stages 4 and 5 refuse is raised after the rate limit, so a 429 still
+comes first; the rate limiter's spend, which may wait on Redis, runs on the event loop. A
+resolver that loads through the session (`@resolves(..., session=True)`) runs them in a worker
+thread instead. A write with an Idempotency-Key makes a hop to a thread for the claim (stage 6),
+and a route that uses the session another for the route and commit; an `async def` route that
+only reads what the resolvers loaded needs none (`ForgeRoute`).
 """
 
 from __future__ import annotations
@@ -183,9 +184,8 @@ def _identify_and_authorise(
     address: str,
     pending: idempotency.Pending | None,
 ) -> Admission:
-    """Stages 1, 2, 4 and 5 in one unit of work: one hop to a worker thread on PostgreSQL, not
-    one on each side of the rate limiter. Stages 4 and 5 only read; their refusal is raised by
-    `admit` after stage 3."""
+    """Stages 1, 2, 4 and 5 together, before the rate limiter: they only read (`Access.reads`).
+    Their refusal is raised by `admit` after stage 3."""
     database: Database = request.app.state.database
     access = _identify(request, database, token, address, request.method not in ("GET", "HEAD"))
     access.bucket = bucket_for(request.method, gate.bucket)
@@ -212,13 +212,16 @@ async def admit(request: Request, gate: Gate, params: Mapping[str, str]) -> Acce
     pending = await idempotency.pending(request) if stored else None
     try:
         token = bearer_token(request, gate.api_key_header)
-        admission = await database.run(
+        opens_session = gate.resolver is not None and gate.resolver.session
+        run = database.run if opens_session else database.run_reads
+        admission = await run(
             _identify_and_authorise, request, gate, params, token, address, pending
         )
     except AuthenticationFailed:
         await throttling.count_failed_authentication(request, address)
         raise
     access = admission.access
+    access.close_reads()  # on PostgreSQL the loop's: the route's own reads open their own
     if database.embedded:
         # The unit ran on the event loop, and a writer's SQLite session holds the database's
         # write lock from its first statement. Stage 3 may await Redis: the next request on

@@ -13,7 +13,7 @@ from forge.jobs.models import Job
 from forge.notify import Notifier
 
 
-@resolves("job")
+@resolves("job", session=True)
 def job_resolver(access: Access, params: Mapping[str, str]) -> None:
     access.job = service.get_job(access.session, access.principal, params["job"])
 

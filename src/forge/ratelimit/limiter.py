@@ -82,10 +82,15 @@ class OverrideCache:
         self._expires = 0.0
 
     def refresh_if_stale(self) -> None:
-        """Reload when older than the TTL (a database read: call it off the event loop)."""
+        """Reload when older than the TTL (a database read, through `Database.reads`). While
+        one caller reloads, the others go on with the table they have: a caller that waited
+        for the lock could be a stage on the event loop whose reload is the one it waits on
+        (`forge.loop_reads`). The app loads the table once before serving."""
         if time.monotonic() < self._expires:
             return
-        with self._lock:
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             if time.monotonic() < self._expires:
                 return
             try:
@@ -93,6 +98,8 @@ class OverrideCache:
             except Exception:  # the database is down: keep the limits we know
                 log.warning("rate limiter: could not reload limit overrides", exc_info=True)
             self._expires = time.monotonic() + self._ttl
+        finally:
+            self._lock.release()
 
 
 class RateLimiter:

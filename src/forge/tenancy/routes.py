@@ -15,7 +15,7 @@ from forge.tenancy.models import Project
 from forge.tenancy.schemas import ProjectCreate, ProjectOut, TeamOut, TeamUpdate
 
 
-@resolves("team")
+@resolves("team", session=True)
 def _team_resolver(access: Access, params: Mapping[str, str]) -> None:
     access.team = service.get_team(access.session, access.principal, params["team"])
 

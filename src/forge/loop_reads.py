@@ -1,0 +1,126 @@
+"""PostgreSQL look-ups on the event loop: the pipeline's admission (the key, the path's
+resources, an Idempotency-Key) through psycopg's async connection, with no worker thread.
+
+Measured (`bench/pg_floor.py`, docs/architecture.md): at 64 clients a hop to a worker thread and
+the GIL hand-offs around it cost more than the async driver's extra CPU per statement; the
+route's look-ups in a thread served 0.18× a bare route, on the async connection 0.37×.
+
+The stages stay plain functions over `Reads`. `run` executes one in a greenlet on the loop: when
+it reads, `LoopReads` hands the driver's coroutine to the loop and the greenlet sleeps until the
+rows come back, while the loop serves other requests. So the same code runs inline on SQLite,
+in a thread for a unit of work that holds a session, and here, with nothing written twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from greenlet import getcurrent, greenlet
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from forge.driver import Reads
+
+T = TypeVar("T")
+
+
+class LoopPool:
+    """Autocommit async connections of one event loop, at most `size`, opened on demand."""
+
+    def __init__(self, conninfo: str, size: int, timeout: float, **connect: Any) -> None:
+        self._conninfo, self._connect_args = conninfo, connect
+        self._size, self._timeout = size, timeout
+        self._idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
+        self._opened = 0
+
+    async def take(self) -> psycopg.AsyncConnection[Any]:
+        if self._idle.empty() and self._opened < self._size:
+            self._opened += 1
+            try:
+                return await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, **self._connect_args
+                )
+            except BaseException:
+                self._opened -= 1
+                raise
+        try:
+            return await asyncio.wait_for(self._idle.get(), self._timeout)
+        except TimeoutError:
+            raise PoolTimeout("no pooled connection on the loop in time") from None
+
+    def give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        if (
+            connection.closed
+            or connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        ):
+            self.discard(connection)
+        else:
+            self._idle.put_nowait(connection)
+
+    def discard(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self._opened -= 1
+        connection.pgconn.finish()
+
+    def close(self) -> None:
+        """Closes the idle connections (synchronously: the loop may be gone)."""
+        while not self._idle.empty():
+            self.discard(self._idle.get_nowait())
+
+
+class _OnTheLoop(greenlet):  # type: ignore[misc]
+    """A stage run by `run`: its reads go to `pool` through the loop."""
+
+    def __init__(self, work: Callable[[], Any], pool: LoopPool) -> None:
+        super().__init__(work)
+        self.pool = pool
+
+
+def current_pool() -> LoopPool | None:
+    """The loop's pool when called from a stage that `run` is running, else None."""
+    current = getcurrent()
+    return current.pool if isinstance(current, _OnTheLoop) else None
+
+
+def wait(awaitable: Awaitable[T]) -> T:
+    """From a stage `run` is running: the result of `awaitable`, awaited by the loop."""
+    current = getcurrent()
+    if not isinstance(current, _OnTheLoop):
+        raise RuntimeError("LoopReads used outside loop_reads.run")
+    return current.parent.switch(awaitable)  # type: ignore[no-any-return]
+
+
+async def run(pool: LoopPool, work: Callable[[], T]) -> T:
+    """`work()` on the loop; each awaitable it hands to `wait` is awaited here."""
+    child = _OnTheLoop(work, pool)
+    request = child.switch()
+    while not child.dead:
+        try:
+            answer = await request
+        except BaseException as err:  # the stage decides what a failure means
+            request = child.throw(err)
+        else:
+            request = child.switch(answer)
+    return request  # type: ignore[no-any-return]
+
+
+class LoopReads(Reads):
+    """`Reads` on the loop's async connections (only inside `run`)."""
+
+    def __init__(self, pool: LoopPool) -> None:
+        super().__init__(None, postgresql=True, errors=psycopg.Error)
+        self._pool = pool
+
+    def _connect(self) -> Any:
+        return wait(self._pool.take())
+
+    def _rows(self, connection: Any, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        cursor = wait(connection.execute(sql, params))
+        return list(wait(cursor.fetchall()))
+
+    def _discard(self, connection: Any) -> None:
+        self._pool.discard(connection)
+
+    def _release(self, connection: Any) -> None:
+        self._pool.give_back(connection)

@@ -1,0 +1,122 @@
+"""`Database.run_reads` on PostgreSQL: a stage's look-ups on the async driver, on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, cast
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+
+from forge.db import Database
+from forge.driver import DriverSQL
+from forge.errors import ServiceUnavailable
+from forge.http.access import Access
+from forge.loop_reads import LoopPool, LoopReads, current_pool
+from forge.principal import Principal
+from tests.conftest import BACKEND
+
+pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="the async driver: PostgreSQL")
+
+SLEEP = DriverSQL("SELECT pg_sleep(?), ?")
+ECHO = DriverSQL("SELECT ?")
+BACKEND_PID = DriverSQL("SELECT pg_backend_pid()")
+
+
+def _read(database: Database, statement: DriverSQL, params: tuple[Any, ...]) -> Any:
+    reads = database.reads()
+    try:
+        return reads.fetch_one(statement, params)
+    finally:
+        reads.close()
+
+
+def test_a_stage_reads_on_the_loop_through_the_async_driver(database: Database) -> None:
+    seen: dict[str, Any] = {}
+
+    def stage() -> Any:
+        seen["thread"] = threading.get_ident()
+        seen["reads"] = type(database.reads())
+        return _read(database, ECHO, ("here",))
+
+    async def main() -> Any:
+        seen["loop thread"] = threading.get_ident()
+        return await database.run_reads(stage)
+
+    assert asyncio.run(main()) == ("here",)
+    assert seen["thread"] == seen["loop thread"]
+    assert seen["reads"] is LoopReads
+    assert current_pool() is None  # outside a stage, `reads` is the pool's again
+
+
+def test_a_slow_look_up_does_not_hold_up_another_stage(database: Database) -> None:
+    finished: list[str] = []
+
+    def stage(name: str, seconds: float) -> None:
+        _read(database, SLEEP, (seconds, name))
+        finished.append(name)
+
+    async def main() -> None:
+        slow = asyncio.create_task(database.run_reads(stage, "slow", 1.0))
+        await asyncio.sleep(0)  # the slow one has sent its statement
+        await database.run_reads(stage, "fast", 0.0)
+        assert finished == ["fast"]
+        await slow
+
+    asyncio.run(main())
+    assert finished == ["fast", "slow"]
+
+
+def test_a_failed_statement_is_raised_in_the_stage(database: Database) -> None:
+    def stage() -> None:
+        _read(database, DriverSQL("SELECT * FROM no_such_table"), ())
+
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        asyncio.run(database.run_reads(stage))
+
+
+def test_a_connection_the_server_dropped_is_replaced_once(
+    database: Database, database_url: str
+) -> None:
+    async def main() -> tuple[Any, Any]:
+        first = await database.run_reads(_read, database, BACKEND_PID, ())
+        killer = create_engine(database_url)
+        with killer.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first[0]})
+        killer.dispose()
+        return first, await database.run_reads(_read, database, BACKEND_PID, ())
+
+    first, second = asyncio.run(main())
+    assert second[0] != first[0]
+
+
+def test_no_connection_within_the_pool_timeout_is_a_503(database: Database) -> None:
+    url = database.read_engine.url.set(drivername="postgresql")
+    pool = LoopPool(url.render_as_string(hide_password=False), size=1, timeout=0.2)
+
+    async def main() -> None:
+        held = await pool.take()
+        try:
+            with pytest.raises(ServiceUnavailable):
+                await database_with(pool).run_reads(_read, database, ECHO, (1,))
+        finally:
+            pool.give_back(held)
+            pool.close()
+
+    def database_with(pool: LoopPool) -> Database:
+        database._loop_pools[asyncio.get_running_loop()] = pool  # this loop's, one connection
+        return database
+
+    asyncio.run(main())
+
+
+def test_a_stage_on_the_loop_cannot_open_a_session(database: Database) -> None:
+    access = Access(database, cast(Principal, None), "127.0.0.1")  # who it is does not matter
+
+    def stage() -> None:
+        access.session  # noqa: B018 (the property opens it)
+
+    with pytest.raises(RuntimeError, match="session opened by a stage running on the event loop"):
+        asyncio.run(database.run_reads(stage))
