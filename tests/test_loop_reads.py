@@ -33,6 +33,11 @@ def _read(database: Database, statement: DriverSQL, params: tuple[Any, ...]) -> 
         reads.close()
 
 
+def _one_connection_pool(database: Database) -> LoopPool:
+    url = database.read_engine.url.set(drivername="postgresql")
+    return LoopPool(url.render_as_string(hide_password=False), size=1, timeout=0.2)
+
+
 def test_a_stage_reads_on_the_loop_through_the_async_driver(database: Database) -> None:
     seen: dict[str, Any] = {}
 
@@ -93,8 +98,7 @@ def test_a_connection_the_server_dropped_is_replaced_once(
 
 
 def test_no_connection_within_the_pool_timeout_is_a_503(database: Database) -> None:
-    url = database.read_engine.url.set(drivername="postgresql")
-    pool = LoopPool(url.render_as_string(hide_password=False), size=1, timeout=0.2)
+    pool = _one_connection_pool(database)
 
     async def main() -> None:
         held = await pool.take()
@@ -120,3 +124,29 @@ def test_a_stage_on_the_loop_cannot_open_a_session(database: Database) -> None:
 
     with pytest.raises(RuntimeError, match="session opened by a stage running on the event loop"):
         asyncio.run(database.run_reads(stage))
+
+
+def test_a_closed_or_busy_connection_frees_its_place_in_the_pool(database: Database) -> None:
+    pool = _one_connection_pool(database)
+
+    async def main() -> None:
+        first = await pool.take()
+        pool.discard(first)  # failed: closed
+        second = await pool.take()
+        assert second is not first and first.closed
+        query = asyncio.create_task(second.execute("SELECT pg_sleep(5)"))
+        await asyncio.sleep(0.1)
+        query.cancel()  # a request cancelled in the middle of a statement
+        with pytest.raises(asyncio.CancelledError):
+            await query
+        pool.give_back(second)  # psycopg cancelled the statement: idle again, kept
+        third = await pool.take()
+        assert (await (await third.execute("SELECT 1")).fetchone()) == (1,)
+        await third.close()
+        pool.give_back(third)  # closed: dropped, its place freed
+        fourth = await pool.take()
+        assert fourth is not third and not fourth.closed
+        pool.give_back(fourth)
+        pool.close()
+
+    asyncio.run(main())

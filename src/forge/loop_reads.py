@@ -27,46 +27,49 @@ T = TypeVar("T")
 
 
 class LoopPool:
-    """Autocommit async connections of one event loop, at most `size`, opened on demand."""
+    """Autocommit async connections of one event loop: at most `size` in use, opened on demand;
+    a caller that cannot get one within `timeout` gets PoolTimeout (a 503)."""
 
     def __init__(self, conninfo: str, size: int, timeout: float, **connect: Any) -> None:
         self._conninfo, self._connect_args = conninfo, connect
-        self._size, self._timeout = size, timeout
-        self._idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
-        self._opened = 0
+        self._timeout = timeout
+        self._slots = asyncio.Semaphore(size)  # one per connection in use
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
 
     async def take(self) -> psycopg.AsyncConnection[Any]:
-        if self._idle.empty() and self._opened < self._size:
-            self._opened += 1
-            try:
-                return await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, **self._connect_args
-                )
-            except BaseException:
-                self._opened -= 1
-                raise
         try:
-            return await asyncio.wait_for(self._idle.get(), self._timeout)
+            await asyncio.wait_for(self._slots.acquire(), self._timeout)
         except TimeoutError:
-            raise PoolTimeout("no pooled connection on the loop in time") from None
+            raise PoolTimeout("no connection of the loop's pool in time") from None
+        if self._idle:
+            return self._idle.pop()
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, **self._connect_args
+            )
+        except BaseException:
+            self._slots.release()
+            raise
 
     def give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        if (
-            connection.closed
-            or connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-        ):
-            self.discard(connection)
+        """Kept for the next caller, unless it is closed or was left inside a statement (a
+        cancelled request): then it is closed."""
+        idle = psycopg.pq.TransactionStatus.IDLE
+        if connection.closed or connection.info.transaction_status != idle:
+            connection.pgconn.finish()
         else:
-            self._idle.put_nowait(connection)
+            self._idle.append(connection)
+        self._slots.release()
 
     def discard(self, connection: psycopg.AsyncConnection[Any]) -> None:
-        self._opened -= 1
         connection.pgconn.finish()
+        self._slots.release()
 
     def close(self) -> None:
         """Closes the idle connections (synchronously: the loop may be gone)."""
-        while not self._idle.empty():
-            self.discard(self._idle.get_nowait())
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.pgconn.finish()
 
 
 class _OnTheLoop(greenlet):  # type: ignore[misc]
