@@ -150,3 +150,39 @@ def test_a_closed_or_busy_connection_frees_its_place_in_the_pool(database: Datab
         pool.close()
 
     asyncio.run(main())
+
+
+def test_two_threads_replacing_a_closed_loops_pool_do_not_collide(database: Database) -> None:
+    """Each thread's loop gets its own pool, and a closed loop's pool is closed by exactly one
+    of them: the second thread is let in while the first is in the middle of it."""
+    failures: list[BaseException] = []
+    closed: list[str] = []
+    others: list[threading.Thread] = []
+
+    def other_thread() -> None:
+        try:
+            asyncio.run(database.run_reads(_read, database, ECHO, (2,)))
+        except BaseException as err:
+            failures.append(err)
+
+    class ClosedLoop:
+        looked_at = 0
+
+        def is_closed(self) -> bool:
+            ClosedLoop.looked_at += 1
+            if ClosedLoop.looked_at == 1:  # the first thread is replacing it: the other comes
+                others.append(threading.Thread(target=other_thread))
+                others[0].start()
+                others[0].join(timeout=2)  # it finishes here unless it waits for the first
+            return True
+
+    class ItsPool:
+        def close(self) -> None:
+            closed.append("closed")
+
+    database._loop_pools[cast(Any, ClosedLoop())] = cast(Any, ItsPool())
+    assert asyncio.run(database.run_reads(_read, database, ECHO, (1,))) == (1,)
+    others[0].join(timeout=30)
+    assert not others[0].is_alive()
+    assert failures == []
+    assert closed == ["closed"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -168,6 +169,7 @@ class Database:
         self._threads = anyio.CapacityLimiter(POOL_SIZE + POOL_OVERFLOW)
         self._held = HeldReadConnections(self.read_engine) if self.embedded else None
         self._loop_pools: dict[asyncio.AbstractEventLoop, loop_reads.LoopPool] = {}
+        self._loop_pools_lock = threading.Lock()  # held for no I/O: never across an await
 
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `work` where database work belongs: inline on SQLite, in a thread otherwise.
@@ -187,9 +189,13 @@ class Database:
         return await loop_reads.run(pool, lambda: unavailable_as_503(work, *args, **kwargs))
 
     def _loop_pool(self) -> loop_reads.LoopPool:
+        """The running loop's pool. Several loops may share this Database, one per thread (a
+        test client's, say): the map changes under a lock, and a closed loop's pool is closed."""
         loop = asyncio.get_running_loop()
         pool = self._loop_pools.get(loop)
-        if pool is None:
+        if pool is not None:
+            return pool
+        with self._loop_pools_lock:
             for stale in [old for old in self._loop_pools if old.is_closed()]:
                 self._loop_pools.pop(stale).close()
             conninfo = self.read_engine.url.set(drivername="postgresql")
@@ -251,9 +257,10 @@ class Database:
     def dispose(self) -> None:
         if self._held is not None:
             self._held.close_all()
-        for pool in self._loop_pools.values():
-            pool.close()
-        self._loop_pools.clear()
+        with self._loop_pools_lock:
+            for pool in self._loop_pools.values():
+                pool.close()
+            self._loop_pools.clear()
         self.engine.dispose()
         self.read_engine.dispose()
 
