@@ -14,6 +14,7 @@ from forge.db import Database
 from forge.driver import DriverSQL
 from forge.errors import ServiceUnavailable
 from forge.http.access import Access
+from forge.http.context import REQUEST_ID
 from forge.loop_reads import LoopPool, LoopReads, current_pool
 from forge.principal import Principal
 from tests.conftest import BACKEND
@@ -186,3 +187,14 @@ def test_two_threads_replacing_a_closed_loops_pool_do_not_collide(database: Data
     assert not others[0].is_alive()
     assert failures == []
     assert closed == ["closed"]
+
+
+def test_a_stage_sees_the_requests_context(database: Database) -> None:
+    def stage() -> str:
+        return REQUEST_ID.get()
+
+    async def main() -> str:
+        REQUEST_ID.set("req_in_the_stage")
+        return await database.run_reads(stage)
+
+    assert asyncio.run(main()) == "req_in_the_stage"

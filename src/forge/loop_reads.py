@@ -14,6 +14,7 @@ in a thread for a unit of work that holds a session, and here, with nothing writ
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -97,6 +98,9 @@ def wait(awaitable: Awaitable[T]) -> T:
 async def run(pool: LoopPool, work: Callable[[], T]) -> T:
     """`work()` on the loop; each awaitable it hands to `wait` is awaited here."""
     child = _OnTheLoop(work, pool)
+    # A new greenlet starts in an empty context: the stage sees the request's (its id in logs),
+    # as a worker thread's copy would.
+    child.gr_context = contextvars.copy_context()
     request = child.switch()
     while not child.dead:
         try:
