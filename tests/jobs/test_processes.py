@@ -17,7 +17,7 @@ from forge.db import Database
 from forge.notify import LocalHub
 from forge.sites.models import Environment
 from tests.factories import Edges, World, principal_of
-from tests.jobs.watch import finished_lines, held_by, job_of, until_job
+from tests.jobs.watch import finished_lines, held_by, job_of, until_finished_lines, until_job
 from tests.processes import DEADLINE, ForgeProcess, forge_env
 
 
@@ -109,7 +109,7 @@ def test_a_worker_killed_mid_job_is_taken_over_and_the_job_finishes_once(
     assert job.lease_owner is not None and job.lease_owner.startswith(f"wrk_{second.pid}_")
     assert job.result is not None
     assert [(e["edge"], e["evicted"]) for e in job.result["edges"]] == [(edge.id, 4)]
-    assert len(finished_lines(second, job_id)) == 1
+    assert len(until_finished_lines(second, job_id)) == 1
     assert finished_lines(first, job_id) == []
 
 
@@ -135,5 +135,5 @@ def test_a_worker_frozen_past_its_lease_cannot_finish_what_another_took_over(
     assert (after.status, after.lease_owner, after.attempts) == ("succeeded", job.lease_owner, 2)
     assert after.lease_owner is not None and after.lease_owner.startswith(f"wrk_{other.pid}_")
     assert after.finished_at == job.finished_at and after.result == job.result
-    assert len(finished_lines(other, job_id)) == 1
+    assert len(until_finished_lines(other, job_id)) == 1
     assert finished_lines(frozen, job_id) == []

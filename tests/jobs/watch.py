@@ -36,3 +36,13 @@ def held_by(worker: ForgeProcess) -> Callable[[Job], bool]:
 def finished_lines(worker: ForgeProcess, job_id: str) -> list[dict[str, object]]:
     lines = [json.loads(x) for x in worker.output().splitlines() if x.startswith("{")]
     return [x for x in lines if x.get("msg") == "job finished" and x.get("job") == job_id]
+
+
+def until_finished_lines(worker: ForgeProcess, job_id: str) -> list[dict[str, object]]:
+    """The worker's "job finished" lines for a job the database shows finished, once one is
+    there: the worker logs it after its commit, so a test that saw the commit may be first."""
+    deadline = time.monotonic() + DEADLINE
+    while not (lines := finished_lines(worker, job_id)):
+        assert time.monotonic() < deadline, worker.output()
+        time.sleep(0.05)
+    return lines
