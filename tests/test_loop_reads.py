@@ -17,6 +17,7 @@ from forge.http.access import Access
 from forge.http.context import REQUEST_ID
 from forge.loop_reads import LoopPool, LoopReads, current_pool
 from forge.principal import Principal
+from forge.ratelimit.limiter import OverrideCache, OverrideTable
 from tests.conftest import BACKEND
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="the async driver: PostgreSQL")
@@ -198,3 +199,29 @@ def test_a_stage_sees_the_requests_context(database: Database) -> None:
         return await database.run_reads(stage)
 
     assert asyncio.run(main()) == "req_in_the_stage"
+
+
+def test_two_stages_refreshing_the_override_table_on_one_loop_do_not_deadlock(
+    database: Database,
+) -> None:
+    """The second finds the first's reload under way (suspended in its look-up, on the same
+    thread) and goes on with the table it has, instead of waiting on a lock the loop holds."""
+    loads: list[str] = []
+
+    def load() -> OverrideTable:
+        loads.append("load")
+        _read(database, SLEEP, (0.3, "overrides"))
+        return {}
+
+    cache = OverrideCache(load)
+
+    async def both() -> None:
+        await asyncio.gather(
+            database.run_reads(cache.refresh_if_stale), database.run_reads(cache.refresh_if_stale)
+        )
+
+    runner = threading.Thread(target=asyncio.run, args=(both(),), daemon=True)
+    runner.start()
+    runner.join(timeout=20)
+    assert not runner.is_alive(), "the two stages deadlocked on the override cache's lock"
+    assert loads == ["load"]
